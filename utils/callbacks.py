@@ -1,0 +1,135 @@
+"""Training callbacks: sample grids and GIF, history.csv and loss.png, checkpoints, the NaN/Inf guard."""
+
+import csv
+import io
+import math
+import shutil
+from pathlib import Path
+
+import keras
+
+from utils.checkpoint import save_checkpoint
+from utils.files import atomic_path, write_text
+from utils.images import save_gif, save_grid
+from utils.plots import plot_history
+
+
+def _finite(logs):
+    return all(math.isfinite(float(value)) for value in (logs or {}).values())
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """After every epoch, save G's images for a fixed batch of noise and refresh the progress GIF.
+
+    Args:
+        fixed_noise: (N, latent_dim) array, the same every epoch so the grids are comparable.
+        folder: where `epoch_0001.png`, ... go.
+        gif_path: the animated GIF of all grids so far.
+    """
+
+    def __init__(self, fixed_noise, folder, gif_path):
+        super().__init__()
+        self.fixed_noise = fixed_noise
+        self.folder = Path(folder)
+        self.gif_path = Path(gif_path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not _finite(logs):
+            return
+        images = self.model.generator(self.fixed_noise, training=False)
+        save_grid(keras.ops.convert_to_numpy(images), self.folder / f"epoch_{epoch + 1:04d}.png")
+        save_gif(sorted(self.folder.glob("epoch_*.png")), self.gif_path)
+
+
+class History(keras.callbacks.Callback):
+    """Keep `history.csv` (one row per epoch, exactly once, across resumes) and redraw `loss.png`.
+
+    Args:
+        csv_path: the CSV file.
+        plot_path: the loss-curve PNG.
+        start_epoch: epochs already done; rows after it (from an interrupted run) are dropped.
+    """
+
+    def __init__(self, csv_path, plot_path, start_epoch=0):
+        super().__init__()
+        self.csv_path = Path(csv_path)
+        self.plot_path = Path(plot_path)
+        self.rows = [row for row in read_history(self.csv_path) if int(row["epoch"]) <= start_epoch]
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.rows.append({"epoch": epoch + 1, **{key: float(value) for key, value in (logs or {}).items()}})
+        fields = list(dict.fromkeys(key for row in self.rows for key in row))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        write_text(self.csv_path, text.getvalue())
+        plot_history(self.rows, self.plot_path)
+
+
+def read_history(path):
+    """Rows of a history.csv as dicts of floats (epoch as int); [] when the file is missing."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return [
+            {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""}
+            for row in csv.DictReader(handle)
+        ]
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """After every epoch with finite losses, write `last.npz`; copy it to `best.npz` when `monitor` improves.
+
+    Args:
+        folder: the checkpoints folder.
+        fixed_noise: stored with every checkpoint so a resumed run draws the same grids.
+        monitor: the logged value that decides "best" (lower is better).
+        best: the best value reached before this run (when resuming).
+        epochs_done: epochs completed before this run (when resuming).
+    """
+
+    def __init__(self, folder, fixed_noise, monitor="g_loss", best=math.inf, epochs_done=0):
+        super().__init__()
+        self.folder = Path(folder)
+        self.fixed_noise = fixed_noise
+        self.monitor = monitor
+        self.best = best
+        self.epochs_done = epochs_done
+
+    def save_now(self):
+        """Checkpoint the current weights as `last.npz` without counting the running epoch as done."""
+        save_checkpoint(self.model, self.folder / "last.npz", self.epochs_done, self.fixed_noise, best=self.best)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not _finite(logs):
+            return
+        value = float(logs.get(self.monitor, math.inf))
+        improved = value < self.best
+        if improved:
+            self.best = value
+        self.epochs_done = epoch + 1
+        last = self.folder / "last.npz"
+        save_checkpoint(self.model, last, self.epochs_done, self.fixed_noise, best=self.best, monitor_value=value)
+        if improved:
+            with atomic_path(self.folder / "best.npz") as tmp:
+                shutil.copyfile(last, tmp)
+
+
+class NonFiniteGuard(keras.callbacks.Callback):
+    """Stop training at the first batch whose logged losses are NaN or Inf, and remember where."""
+
+    def __init__(self):
+        super().__init__()
+        self.epoch = 0
+        self.failure = None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.failure is None and not _finite(logs):
+            values = ", ".join(f"{key}={float(value):.4g}" for key, value in logs.items())
+            self.failure = f"epoch {self.epoch + 1}, batch {batch + 1}: {values}"
+            self.model.stop_training = True

@@ -1,0 +1,65 @@
+"""Crash-safe file writing: every output is written beside its target, then renamed over it."""
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from utils.errors import UserError
+
+
+@contextlib.contextmanager
+def atomic_path(path):
+    """Yield a temporary path next to `path`; rename it over `path` only if the block succeeds.
+
+    The temporary name keeps the suffix of `path`, because Keras picks the file format from it.
+    A failed or interrupted write leaves the previous file untouched.
+
+    Args:
+        path: the final file path.
+
+    Yields:
+        The temporary `Path` to write to.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(handle)
+    os.unlink(tmp)  # Keras and h5py refuse to overwrite some existing files; let the writer create it.
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text(path, text):
+    """Write `text` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
+
+
+def check_writable_dir(path):
+    """Create `path` if needed and prove it is a writable folder.
+
+    Args:
+        path: the output folder.
+
+    Returns:
+        The folder as a `Path`.
+
+    Raises:
+        UserError: `path` is a file, or the folder cannot be created or written.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"--out {path} is a file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        raise UserError(f"--out {path} is not writable: {exc.strerror or exc}") from None
+    return path

@@ -1,0 +1,78 @@
+"""Save trained G and D to .keras and .h5, and load them back with checks."""
+
+import logging
+import warnings
+from pathlib import Path
+
+import keras
+
+from utils.errors import UserError
+from utils.files import atomic_path
+
+MODEL_SUFFIXES = (".keras", ".h5")
+
+
+def save_model(model, path):
+    """Save `model` to `path` (.keras or .h5) atomically, without optimizer state."""
+    with atomic_path(path) as tmp:
+        if Path(path).suffix == ".h5":
+            absl_logger = logging.getLogger("absl")
+            level = absl_logger.level
+            absl_logger.setLevel(logging.ERROR)  # .h5 is asked for on purpose: skip the "legacy format" notice
+            try:
+                model.save(tmp, include_optimizer=False)
+            finally:
+                absl_logger.setLevel(level)
+        else:
+            model.save(tmp)
+
+
+def save_models(gan, folder):
+    """Write generator.keras, generator.h5, discriminator.keras and discriminator.h5 into `folder`."""
+    for name, model in (("generator", gan.generator), ("discriminator", gan.discriminator)):
+        for suffix in MODEL_SUFFIXES:
+            save_model(model, Path(folder) / f"{name}{suffix}")
+
+
+def load_model(path):
+    """Load a saved .keras or .h5 model for inference; UserError on a missing or broken file."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"model file {path} does not exist")
+    if path.suffix not in MODEL_SUFFIXES:
+        raise UserError(f"{path} is not a .keras or .h5 model file")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return keras.models.load_model(path, compile=False)
+    except Exception as exc:  # Keras, h5py and zipfile raise many types for broken files
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"cannot load model {path}: {reason[:200]}") from None
+
+
+def load_generator(path, latent_dim=None):
+    """Load a generator and check that it maps (batch, latent_dim) vectors to images.
+
+    Args:
+        path: .keras or .h5 file.
+        latent_dim: expected latent size, or None to accept any.
+
+    Returns:
+        The model.
+    """
+    model = load_model(path)
+    if len(model.input_shape) != 2 or len(model.output_shape) != 4:
+        raise UserError(f"{path} is not a generator: it maps {model.input_shape} to {model.output_shape}")
+    if latent_dim is not None and model.input_shape[-1] != latent_dim:
+        raise UserError(f"generator {path} takes latent size {model.input_shape[-1]}, not {latent_dim}")
+    return model
+
+
+def load_discriminator(path, image_shape=None):
+    """Load a discriminator and check that it maps images (of `image_shape`, if given) to one logit."""
+    model = load_model(path)
+    if len(model.input_shape) != 4 or tuple(model.output_shape[1:]) != (1,):
+        raise UserError(f"{path} is not a discriminator: it maps {model.input_shape} to {model.output_shape}")
+    if image_shape is not None and tuple(model.input_shape[1:]) != tuple(image_shape):
+        raise UserError(f"discriminator {path} takes images of shape {model.input_shape[1:]}, not {tuple(image_shape)}")
+    return model

@@ -1,0 +1,135 @@
+"""Run a training job end to end: data, models, callbacks, fit, saved models; and resume one."""
+
+import json
+import math
+import platform
+import sys
+from pathlib import Path
+
+import keras
+
+from utils.callbacks import Checkpoint, History, NonFiniteGuard, SampleGrid
+from utils.checkpoint import load_checkpoint
+from utils.data import load_dataset
+from utils.errors import UserError
+from utils.files import check_writable_dir, write_text
+from utils.gan import DCGAN
+from utils.models import ModelConfig, build_discriminator, build_generator
+from utils.samples import sample_latent
+from utils.saving import save_models
+
+SAMPLE_GRID_SIZE = 64  # images in each per-epoch grid (8x8)
+
+
+def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0):
+    """Build G and D for a `ModelConfig` and wrap them in a compiled `DCGAN` with the paper's Adam.
+
+    Returns:
+        The compiled `DCGAN`.
+    """
+    gan = DCGAN(build_generator(model), build_discriminator(model), seed=seed)
+    gan.compile(
+        d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
+        g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
+    )
+    return gan
+
+
+def _versions():
+    import numpy
+    import tensorflow
+
+    return {
+        "python": platform.python_version(),
+        "keras": keras.__version__,
+        "tensorflow": tensorflow.__version__,
+        "numpy": numpy.__version__,
+        "backend": keras.backend.backend(),
+    }
+
+
+def train(config, out, resume=False, verbose=None, log=print):
+    """Train (or resume) one run described by `config`, writing everything into `out`.
+
+    Args:
+        config: dict with "data" (load_dataset arguments), "model" (ModelConfig fields) and "training"
+            (epochs, batch_size, learning_rate, beta_1, seed, monitor).
+        out: the run folder.
+        resume: continue from `out/checkpoints/last.npz` up to config["training"]["epochs"] epochs.
+        verbose: Keras `fit` verbosity; by default a progress bar in terminals and notebooks, else a line per epoch.
+        log: where progress messages go.
+
+    Returns:
+        (the trained `DCGAN`, its Keras `History`).
+
+    Raises:
+        UserError: bad input, a missing checkpoint, or losses that became NaN/Inf.
+    """
+    out = check_writable_dir(out)
+    if verbose is None:
+        verbose = 1 if sys.stdout.isatty() or "ipykernel" in sys.modules else 2
+    checkpoints = out / "checkpoints"
+    if resume and not (checkpoints / "last.npz").is_file():
+        raise UserError(f"no checkpoint to resume in {checkpoints}")
+    training = config["training"]
+    keras.utils.set_random_seed(training["seed"])
+
+    data = load_dataset(batch_size=training["batch_size"], seed=training["seed"], **config["data"])
+    model = ModelConfig(**config["model"])
+    if (data.image_size, data.channels) != (model.image_size, model.channels):
+        raise UserError(
+            f"data is {data.image_size}x{data.image_size}x{data.channels} but the model wants "
+            f"{model.image_size}x{model.image_size}x{model.channels}"
+        )
+    log(
+        f"data: {data.num_examples} images from {data.source}"
+        + (f" ({data.skipped} unreadable files skipped)" if data.skipped else "")
+    )
+
+    gan = build_trainer(model, training["learning_rate"], training["beta_1"], training["seed"])
+    fixed_noise = sample_latent(SAMPLE_GRID_SIZE, model.latent_dim, training["seed"])
+    start_epoch, best = 0, math.inf
+    if resume:
+        state = load_checkpoint(gan, checkpoints / "last.npz")
+        start_epoch, fixed_noise, best = state["epoch"], state["fixed_noise"], float(state.get("best", math.inf))
+        log(f"resuming from epoch {start_epoch} of {training['epochs']}")
+    config = {**config, "versions": _versions()}
+    write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
+
+    guard = NonFiniteGuard()
+    checkpoint = Checkpoint(checkpoints, fixed_noise, training.get("monitor", "g_loss"), best, start_epoch)
+    callbacks = [
+        guard,
+        checkpoint,
+        SampleGrid(fixed_noise, out / "samples", out / "progress.gif"),
+        History(out / "history.csv", out / "loss.png", start_epoch),
+        keras.callbacks.TensorBoard(out / "logs", write_graph=False),
+    ]
+    try:
+        history = gan.fit(
+            data.dataset,
+            epochs=training["epochs"],
+            initial_epoch=start_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # the pipeline shuffles itself
+        )
+    except KeyboardInterrupt:
+        # Keep the partly trained weights; the interrupted epoch is run again on resume.
+        checkpoint.save_now()
+        raise
+    if guard.failure:
+        kept = "; last good checkpoint: " + str(checkpoints / "last.npz") if (checkpoints / "last.npz").exists() else ""
+        raise UserError(f"training diverged (NaN/Inf loss at {guard.failure}); stopped{kept}")
+    save_models(gan, out)
+    log(f"done: models, samples/, progress.gif, loss.png and history.csv are in {out}")
+    return gan, history
+
+
+def load_config(out):
+    """Read `out/config.json`; UserError when it is missing or broken."""
+    path = Path(out) / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read run configuration {path}: {exc}") from None
