@@ -1,6 +1,7 @@
 """Training checkpoints: G, D, both optimizers, the noise RNG, the fixed noise and the epoch in one .npz."""
 
 import os
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -59,8 +60,10 @@ def load_checkpoint(gan, path):
     try:
         with np.load(path) as data:
             arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, EOFError) as exc:
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
         raise UserError(f"cannot read checkpoint {path}: {exc}") from None
+    # Check every group before assigning anything, so a mismatch leaves the model untouched.
+    pairs = []
     for group, variables in _groups(gan).items():
         stored = sorted(key for key in arrays if key.startswith(group + "/"))
         if len(stored) != len(variables):
@@ -70,10 +73,12 @@ def load_checkpoint(gan, path):
         for key, variable in zip(stored, variables, strict=True):
             if tuple(arrays[key].shape) != tuple(variable.shape):
                 raise UserError(
-                    f"checkpoint {path} does not match the model ({group} {variable.path}: shape {arrays[key].shape} vs {tuple(variable.shape)})"
+                    f"checkpoint {path} does not match the model "
+                    f"({group} {variable.path}: shape {arrays[key].shape} vs {tuple(variable.shape)})"
                 )
-        for key, variable in zip(stored, variables, strict=True):
-            variable.assign(arrays[key])
+            pairs.append((variable, arrays[key]))
+    for variable, value in pairs:
+        variable.assign(value)
     state = {key: value for key, value in arrays.items() if "/" not in key}
     state["epoch"] = int(state["epoch"])
     return state

@@ -11,7 +11,8 @@ from pathlib import Path
 from utils.config import ARCHITECTURES, IMAGE_SIZES, model_config
 from utils.datasets import DATASETS, dataset_spec
 from utils.errors import UserError
-from utils.files import check_writable_dir
+from utils.files import check_new_run, check_writable_dir
+from utils.folder import list_images
 
 BATCHNORM = {"both": (True, True), "none": (False, False), "generator": (True, False), "discriminator": (False, True)}
 
@@ -101,6 +102,11 @@ def build_parser():
     run.add_argument("--beta1", type=float, default=0.5, help="Adam beta_1 of G and D (paper 0.5)")
     run.add_argument("--seed", type=int, default=0, help="seed of weights, noise, subset and shuffling (default 0)")
     run.add_argument("--out", required=True, help="run folder to write into (created if missing)")
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start afresh in an --out folder that already holds a run (its samples and checkpoints are removed)",
+    )
     train.set_defaults(func=cmd_train)
 
     resume = commands.add_parser(
@@ -146,7 +152,11 @@ def cmd_train(args):
         raise UserError("--dataset folder needs --data-dir DIR, the folder of images")
     if args.data_dir and not Path(args.data_dir).is_dir():
         raise UserError(f"--data-dir {args.data_dir} is not a folder")
-    check_writable_dir(args.out)
+    if name == "folder":
+        list_images(args.data_dir)  # a missing or empty folder fails here, before TensorFlow loads
+    out = check_writable_dir(args.out)
+    if not args.overwrite:
+        check_new_run(out)  # fail now rather than after TensorFlow has loaded
     import dataclasses
 
     config = {
@@ -170,18 +180,18 @@ def cmd_train(args):
     }
     from utils.train import train
 
-    train(config, args.out)
+    train(config, out, overwrite=args.overwrite)
     return 0
 
 
 def cmd_resume(args):
-    from utils.train import load_config, train
-
     out = Path(args.out)
     if not out.is_dir():
         raise UserError(f"--out {out} is not a run folder")
     if not (out / "checkpoints" / "last.npz").is_file():
         raise UserError(f"no checkpoint to resume in {out / 'checkpoints'}")
+    from utils.train import load_config, train
+
     config = load_config(out)
     if args.epochs:
         config["training"]["epochs"] = args.epochs

@@ -136,7 +136,7 @@ def load_dataset(
             raise UserError("--dataset folder needs --data-dir DIR, the folder of images")
         images, skipped = load_folder(data_dir, image_size, channels)
         arrays, source = (images, np.full(len(images), -1, np.int64)), f"image folder {data_dir}"
-    elif spec.idx_dirs or data_dir:
+    elif spec.idx_dirs:
         for folder in ([data_dir] if data_dir else []) + list(spec.idx_dirs):
             if Path(folder).is_dir() and (found := load_idx(folder, split)) is not None:
                 images, label_array = found

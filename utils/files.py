@@ -63,3 +63,25 @@ def check_writable_dir(path):
     except OSError as exc:
         raise UserError(f"--out {path} is not writable: {exc.strerror or exc}") from None
     return path
+
+
+def check_new_run(out, overwrite=False):
+    """Refuse to start a new run in a folder holding one, unless `overwrite`; then clear its old outputs.
+
+    Args:
+        out: the run folder.
+        overwrite: remove the old run's sample grids, GIF and checkpoints instead of refusing.
+
+    Raises:
+        UserError: `out` holds a run (config.json) and `overwrite` is False.
+    """
+    out = Path(out)
+    if not (out / "config.json").exists():
+        return
+    if not overwrite:
+        raise UserError(
+            f"--out {out} already holds a run; continue it with 'python dcgan.py resume --out {out}' "
+            "or pass --overwrite to start again"
+        )
+    for old in [*out.glob("samples/epoch_*.png"), *out.glob("checkpoints/*.npz"), out / "progress.gif"]:
+        old.unlink(missing_ok=True)

@@ -1,6 +1,7 @@
 """Figures of training progress."""
 
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from utils.files import atomic_path
 
@@ -22,6 +23,7 @@ def plot_history(rows, path):
         scores.plot(epochs, [row.get(key) for row in rows], marker="o", label=label)
     scores.set(xlabel="epoch", ylabel="probability of 'real'", ylim=(0, 1), title="Discriminator outputs")
     for axis in (losses, scores):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.legend()
         axis.grid(alpha=0.3)
     figure.tight_layout()

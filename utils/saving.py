@@ -2,8 +2,10 @@
 
 import logging
 import warnings
+import zipfile
 from pathlib import Path
 
+import h5py
 import keras
 
 from utils.errors import UserError
@@ -41,6 +43,8 @@ def load_model(path):
         raise UserError(f"model file {path} does not exist")
     if path.suffix not in MODEL_SUFFIXES:
         raise UserError(f"{path} is not a .keras or .h5 model file")
+    if not (zipfile.is_zipfile(path) if path.suffix == ".keras" else h5py.is_hdf5(path)):
+        raise UserError(f"cannot load model {path}: not a valid {path.suffix} file (truncated or not a model)")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

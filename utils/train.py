@@ -12,7 +12,7 @@ from utils.callbacks import Checkpoint, History, NonFiniteGuard, SampleGrid
 from utils.checkpoint import load_checkpoint
 from utils.data import load_dataset
 from utils.errors import UserError
-from utils.files import check_writable_dir, write_text
+from utils.files import check_new_run, check_writable_dir, write_text
 from utils.gan import DCGAN
 from utils.models import ModelConfig, build_discriminator, build_generator
 from utils.samples import sample_latent
@@ -48,7 +48,7 @@ def _versions():
     }
 
 
-def train(config, out, resume=False, verbose=None, log=print):
+def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
     """Train (or resume) one run described by `config`, writing everything into `out`.
 
     Args:
@@ -56,6 +56,7 @@ def train(config, out, resume=False, verbose=None, log=print):
             (epochs, batch_size, learning_rate, beta_1, seed, monitor).
         out: the run folder.
         resume: continue from `out/checkpoints/last.npz` up to config["training"]["epochs"] epochs.
+        overwrite: start afresh in a folder that holds a run (else that is an error, unless resuming).
         verbose: Keras `fit` verbosity; by default a progress bar in terminals and notebooks, else a line per epoch.
         log: where progress messages go.
 
@@ -71,6 +72,8 @@ def train(config, out, resume=False, verbose=None, log=print):
     checkpoints = out / "checkpoints"
     if resume and not (checkpoints / "last.npz").is_file():
         raise UserError(f"no checkpoint to resume in {checkpoints}")
+    if not resume:
+        check_new_run(out, overwrite)
     training = config["training"]
     keras.utils.set_random_seed(training["seed"])
 
@@ -92,6 +95,8 @@ def train(config, out, resume=False, verbose=None, log=print):
     if resume:
         state = load_checkpoint(gan, checkpoints / "last.npz")
         start_epoch, fixed_noise, best = state["epoch"], state["fixed_noise"], float(state.get("best", math.inf))
+        for optimizer in (gan.d_optimizer, gan.g_optimizer):  # the config's rate, not the checkpoint's, applies
+            optimizer.learning_rate = training["learning_rate"]
         log(f"resuming from epoch {start_epoch} of {training['epochs']}")
     config = {**config, "versions": _versions()}
     write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
