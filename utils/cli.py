@@ -8,6 +8,7 @@ import json
 import sys
 from pathlib import Path
 
+from utils.commands import register_all
 from utils.config import ARCHITECTURES, IMAGE_SIZES, model_config
 from utils.datasets import DATASETS, dataset_spec
 from utils.errors import UserError
@@ -142,6 +143,7 @@ def build_parser():
     summary.add_argument("--dataset", help="take the default image size and channels from this dataset")
     _add_model_flags(summary)
     summary.set_defaults(func=cmd_summary)
+    register_all(commands)
     return parser
 
 

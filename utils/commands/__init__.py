@@ -1,0 +1,69 @@
+"""Analysis subcommands of `dcgan.py`, one small module each, with the flags and checks they share.
+
+Each module exposes `register(commands)`, which adds its subparser to the `dcgan.py` subparsers and sets
+`func` to a function of the parsed arguments returning the exit code. Every analysis command takes saved
+models as `--generator FILE` / `--discriminator FILE`, data as `--dataset NAME [--data-dir DIR]`, writes its
+figure to `--out PATH` (PNG) and prints, last, one JSON line with its numbers (`print_result`).
+"""
+
+import importlib
+import json
+import math
+from pathlib import Path
+
+from utils.errors import UserError
+from utils.files import check_writable_dir
+
+# Modules under utils/commands/, in the order `dcgan.py --help` lists them.
+MODULES = ()
+
+
+def register_all(commands):
+    """Add every analysis subcommand to `commands` (an argparse subparsers object)."""
+    for name in MODULES:
+        importlib.import_module(f"utils.commands.{name}").register(commands)
+
+
+def add_generator_flag(parser, required=True):
+    parser.add_argument("--generator", required=required, help="saved generator (.keras or .h5)")
+
+
+def add_discriminator_flag(parser, required=True):
+    parser.add_argument("--discriminator", required=required, help="saved discriminator (.keras or .h5)")
+
+
+def add_data_flags(parser, required=True):
+    from utils.datasets import DATASETS
+
+    parser.add_argument("--dataset", required=required, help=f"one of: {', '.join(DATASETS)}")
+    parser.add_argument("--data-dir", help="IDX folder, image folder, or tensorflow-datasets data_dir")
+
+
+def add_out_flag(parser, what="figure"):
+    parser.add_argument("--out", required=True, help=f"PNG file to write the {what} to")
+
+
+def check_out_file(path):
+    """Check that `path` can be written as a file (its folder is created); returns it as a `Path`."""
+    path = Path(path)
+    if path.is_dir():
+        raise UserError(f"--out {path} is a folder; give a file name")
+    check_writable_dir(path.parent)
+    return path
+
+
+def print_result(result):
+    """Print `result` as the command's last line: one JSON object (NaN and Inf written as null)."""
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(item) for item in value]
+        if hasattr(value, "item"):  # numpy scalars
+            value = value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    print(json.dumps(clean(result)))
