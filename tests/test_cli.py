@@ -49,9 +49,10 @@ FLAGS = {
         "--learning-rate",
         "--beta1",
         "--seed",
+        "--deterministic",
         "--out",
     ],
-    ("resume",): ["--help", "--out", "--epochs"],
+    ("resume",): ["--help", "--out", "--epochs", "--learning-rate"],
     ("sample",): ["--help", "--generator", "--n", "--seed", "--noise", "--latent-dim", "--columns", "--out"],
     ("summary",): ["--help", "--dataset", *MODEL_FLAGS],
 }

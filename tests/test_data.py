@@ -101,7 +101,7 @@ def test_subset_indices():
 def test_fashion_mnist_from_idx_files():
     data = load_dataset("fashion_mnist", subset=256, batch_size=64)
     assert data.num_examples == 256
-    assert (data.image_size, data.channels, data.skipped) == (28, 1, 0)
+    assert (data.image_size, data.channels, data.skipped) == (28, 1, {})
     assert "IDX" in data.source and str(FASHION_MNIST_DIR) in data.source
     epoch = batches(data)
     assert len(epoch) == 4
@@ -256,7 +256,7 @@ def image_dir(tmp_path):
 
 def test_folder_dataset(image_dir):
     data = load_dataset("folder", data_dir=image_dir, batch_size=7, labels=True, shuffle=False)
-    assert (data.num_examples, data.skipped, data.image_size, data.channels) == (7, 1, 64, 3)
+    assert (data.num_examples, data.skipped, data.image_size, data.channels) == (7, {"unreadable": 1}, 64, 3)
     assert "folder" in data.source and str(image_dir) in data.source
     images, labels = next(iter(data.dataset))
     check_images(images.numpy(), 7, 64, 3)

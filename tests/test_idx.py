@@ -73,11 +73,12 @@ def test_read_idx_one_dimension(tmp_path):
     np.testing.assert_array_equal(read_idx(write_idx(tmp_path / "l-idx1-ubyte", labels)), labels)
 
 
-def test_read_idx_ignores_trailing_bytes(tmp_path):
-    images = tiny_images(2)
+def test_read_idx_refuses_bytes_beyond_the_header_shape(tmp_path):
+    # A header that undercounts the data would drop or shift pixels silently.
     path = tmp_path / "x-idx3-ubyte"
-    path.write_bytes(idx_bytes(images) + b"\xff\xff")
-    np.testing.assert_array_equal(read_idx(path), images)
+    path.write_bytes(idx_bytes(tiny_images(2)) + b"\xff\xff")
+    with pytest.raises(UserError, match="2 bytes more than its header's shape"):
+        read_idx(path)
 
 
 @pytest.mark.parametrize(
@@ -223,3 +224,9 @@ def test_load_idx_folder_without_idx_files(tmp_path):
     (tmp_path / "train-images.png").write_bytes(b"\x89PNG")
     assert load_idx(tmp_path) is None
     assert load_idx(tmp_path, "test") is None
+
+
+def test_load_idx_rejects_a_file_of_no_images(tmp_path):
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((0, 28, 28), np.uint8))
+    with pytest.raises(UserError, match="holds no images"):
+        load_idx(tmp_path)

@@ -4,14 +4,17 @@ import copy
 import csv
 import dataclasses
 import json
+import os
 import re
 import shutil
+import signal
 
 import numpy as np
 import pytest
-from conftest import FASHION_MNIST_DIR
+from conftest import FASHION_MNIST_DIR, last_line
 from PIL import Image
 
+from utils import cli
 from utils.callbacks import NonFiniteGuard
 from utils.checkpoint import load_checkpoint
 from utils.config import ModelConfig
@@ -233,12 +236,19 @@ def test_new_run_refuses_a_folder_holding_a_run(one_epoch_run, run_copy):
 def test_resume_with_diverging_learning_rate_keeps_checkpoints(one_epoch_run, run_copy):
     out = run_copy
     before = saved_files(out)
+    history = (out / "history.csv").read_bytes()
     diverging = make_config(one_epoch_run["model"], epochs=2, learning_rate=1e30)
 
-    with pytest.raises(UserError, match="NaN/Inf"):
+    with pytest.raises(UserError, match="NaN/Inf") as info:
         quiet_train(diverging, out, resume=True)
 
+    checkpoints = out / "checkpoints"
+    assert (
+        f"kept the last good checkpoint {checkpoints / 'last.npz'} (epoch 1) "
+        f"and the best {checkpoints / 'best.npz'} (epoch 1); resume with a lower --learning-rate" in str(info.value)
+    )
     assert saved_files(out) == before
+    assert (out / "history.csv").read_bytes() == history, "a diverged epoch gets no row"
 
 
 @needs_fashion_mnist
@@ -268,3 +278,77 @@ def test_interrupt_saves_progress_and_resume_reruns_the_epoch(one_epoch_run, run
     assert history.epoch == [1]
     assert [int(row["epoch"]) for row in read_rows(out / "history.csv")] == [1, 2]
     assert int(gan.g_optimizer.iterations) == STEPS + 2 + STEPS
+
+
+@needs_fashion_mnist
+def test_sigterm_stops_like_ctrl_c(one_epoch_run, run_copy, monkeypatch, capsys):
+    """A pre-empted machine sends SIGTERM first: the run saves its weights and says how to resume."""
+
+    class TerminateInEpochTwo(NonFiniteGuard):
+        def on_train_batch_end(self, batch, logs=None):
+            super().on_train_batch_end(batch, logs)
+            if self.epoch == 1 and batch == 1:
+                # Without main()'s handler SIGTERM would end pytest itself: fail the test instead.
+                assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None), "no SIGTERM handler"
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr("utils.train.NonFiniteGuard", TerminateInEpochTwo)
+    handler = signal.getsignal(signal.SIGTERM)
+
+    code = cli.main(["resume", "--out", str(run_copy), "--epochs", "3"])
+
+    assert code == 143
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    assert last_line(stderr) == f"terminated (SIGTERM); resume with: python dcgan.py resume --out {run_copy}"
+    assert signal.getsignal(signal.SIGTERM) is handler, "main() must restore the SIGTERM handler"
+    interrupted = fresh_trainer(one_epoch_run["config"])
+    assert load_checkpoint(interrupted, run_copy / "checkpoints" / "last.npz")["epoch"] == 1
+    assert int(interrupted.g_optimizer.iterations) == STEPS + 2
+
+
+@needs_fashion_mnist
+def test_resume_of_a_run_killed_before_its_first_checkpoint(one_epoch_run, run_copy):
+    """A run killed in its first epoch has config.json but no checkpoint yet: resume starts it at epoch 0."""
+    for path in (run_copy / "checkpoints").iterdir():
+        path.unlink()
+    messages = []
+
+    gan, history = train(copy.deepcopy(one_epoch_run["config"]), run_copy, resume=True, verbose=0, log=messages.append)
+
+    assert f"no checkpoint yet in {run_copy / 'checkpoints'}; starting from epoch 0 of 1" in messages
+    assert history.epoch == [0]
+    assert [int(row["epoch"]) for row in read_rows(run_copy / "history.csv")] == [1]
+    assert int(gan.g_optimizer.iterations) == STEPS
+
+
+@needs_fashion_mnist
+def test_resume_from_a_damaged_checkpoint_points_to_best(one_epoch_run, run_copy):
+    last = run_copy / "checkpoints" / "last.npz"
+    last.write_bytes(last.read_bytes()[:1000])  # e.g. a disk that lost the end of the file
+
+    with pytest.raises(UserError, match="cannot read checkpoint") as info:
+        quiet_train(one_epoch_run["config"], run_copy, resume=True)
+
+    assert f"{run_copy / 'checkpoints' / 'best.npz'} may still be good: copy it over last.npz" in str(info.value)
+
+
+def test_checkpoint_restores_dropout_noise(tiny_model, tmp_path):
+    """With Dropout in D, a resumed run draws the same dropout masks only if their seeds are in the checkpoint."""
+    import tensorflow as tf
+
+    from utils.checkpoint import save_checkpoint
+
+    model = dataclasses.replace(tiny_model, d_dropout=0.5)
+    batch = tf.random.uniform((8, 28, 28, 1), -1, 1, seed=1)
+    trained = build_trainer(model, seed=0)
+    trained.train_step(batch)
+    save_checkpoint(trained, tmp_path / "last.npz", 1, sample_latent(4, model.latent_dim))
+    resumed = [build_trainer(model, seed=seed) for seed in (5, 6)]  # different seeds everywhere but the checkpoint
+    for gan in resumed:
+        assert load_checkpoint(gan, tmp_path / "last.npz")["epoch"] == 1
+
+    losses = [{key: float(value) for key, value in gan.train_step(batch).items()} for gan in resumed]
+
+    assert losses[0] == losses[1]
+    assert_same_values(resumed[0].discriminator.weights, resumed[1].discriminator.weights)

@@ -3,13 +3,12 @@
 import csv
 import io
 import math
-import shutil
 from pathlib import Path
 
 import keras
 
-from utils.checkpoint import save_checkpoint
-from utils.files import atomic_path, write_text
+from utils.checkpoint import copy_checkpoint, save_checkpoint
+from utils.files import write_text
 from utils.images import save_gif, save_grid
 from utils.plots import plot_history
 
@@ -42,7 +41,10 @@ class SampleGrid(keras.callbacks.Callback):
 
 
 class History(keras.callbacks.Callback):
-    """Keep `history.csv` (one row per epoch, exactly once, across resumes) and redraw `loss.png`.
+    """Keep `history.csv` (one row per finite epoch, exactly once, across resumes) and redraw `loss.png`.
+
+    Put it before `Checkpoint`: a run killed between the two then resumes from the previous checkpoint and
+    rewrites the row, whereas the other order would lose the row of an epoch whose checkpoint was written.
 
     Args:
         csv_path: the CSV file.
@@ -57,6 +59,8 @@ class History(keras.callbacks.Callback):
         self.rows = [row for row in read_history(self.csv_path) if int(row["epoch"]) <= start_epoch]
 
     def on_epoch_end(self, epoch, logs=None):
+        if not _finite(logs):
+            return
         self.rows.append({"epoch": epoch + 1, **{key: float(value) for key, value in (logs or {}).items()}})
         fields = list(dict.fromkeys(key for row in self.rows for key in row))
         text = io.StringIO()
@@ -80,7 +84,10 @@ def read_history(path):
 
 
 class Checkpoint(keras.callbacks.Callback):
-    """After every epoch with finite losses, write `last.npz`; copy it to `best.npz` when `monitor` improves.
+    """After every epoch with finite losses, write `last.npz`, and `best.npz` when `monitor` improves.
+
+    `best.npz` is written first and then copied to `last.npz`: a run killed between the two writes resumes
+    from the previous `last.npz`, re-runs the epoch and writes `best.npz` again, so it is never stale.
 
     Args:
         folder: the checkpoints folder.
@@ -107,14 +114,13 @@ class Checkpoint(keras.callbacks.Callback):
             return
         value = float(logs.get(self.monitor, math.inf))
         improved = value < self.best
+        last, best = self.folder / "last.npz", self.folder / "best.npz"
+        state = {"best": min(value, self.best), "monitor_value": value}
+        save_checkpoint(self.model, best if improved else last, epoch + 1, self.fixed_noise, **state)
         if improved:
-            self.best = value
-        self.epochs_done = epoch + 1
-        last = self.folder / "last.npz"
-        save_checkpoint(self.model, last, self.epochs_done, self.fixed_noise, best=self.best, monitor_value=value)
-        if improved:
-            with atomic_path(self.folder / "best.npz") as tmp:
-                shutil.copyfile(last, tmp)
+            copy_checkpoint(best, last)
+        # Only now, with both files written: an interrupted write must leave these at the previous epoch.
+        self.best, self.epochs_done = state["best"], epoch + 1
 
 
 class NonFiniteGuard(keras.callbacks.Callback):

@@ -1,6 +1,8 @@
-"""Training checkpoints: G, D, both optimizers, the noise RNG, the fixed noise and the epoch in one .npz."""
+"""Training checkpoints: G, D, both optimizers, the noise RNGs, the fixed noise and the epoch in one .npz."""
 
 import os
+import shutil
+import time
 import zipfile
 from pathlib import Path
 
@@ -10,6 +12,16 @@ from keras import ops
 from utils.errors import UserError
 from utils.files import atomic_path
 
+# Test hook: seconds to wait between writing a checkpoint's temporary file and renaming it over the old one,
+# so that tests can kill the process in the middle of a checkpoint write. Unset (no wait) in normal use.
+SLOW_WRITE_VARIABLE = "DCGAN_TEST_SLOW_CHECKPOINT_S"
+
+
+def _seed_states(model):
+    """The states of the random-seed generators inside `model`'s layers (e.g. Dropout), in a stable order."""
+    weights = {id(weight) for weight in model.weights}
+    return [variable for variable in model.variables if id(variable) not in weights]
+
 
 def _groups(gan):
     """The variables a checkpoint holds, by group name, in a stable order."""
@@ -18,12 +30,21 @@ def _groups(gan):
         "discriminator": gan.discriminator.weights,
         "g_optimizer": gan.g_optimizer.variables,
         "d_optimizer": gan.d_optimizer.variables,
-        "rng": [gan.seed_generator.state],
+        "rng": [gan.seed_generator.state, *_seed_states(gan.generator), *_seed_states(gan.discriminator)],
     }
+
+
+def _test_pause():
+    """Wait `$DCGAN_TEST_SLOW_CHECKPOINT_S` seconds when a test asks for it (see `SLOW_WRITE_VARIABLE`)."""
+    delay = float(os.environ.get(SLOW_WRITE_VARIABLE) or 0)
+    if delay > 0:
+        time.sleep(delay)
 
 
 def save_checkpoint(gan, path, epoch, fixed_noise, **extra):
     """Write a complete checkpoint to `path` atomically (temporary file, fsync, rename).
+
+    A full disk or a folder that cannot be written raises `UserError` and leaves the previous `path` intact.
 
     Args:
         gan: a compiled `DCGAN`.
@@ -37,10 +58,17 @@ def save_checkpoint(gan, path, epoch, fixed_noise, **extra):
     for group, variables in _groups(gan).items():
         for index, variable in enumerate(variables):
             arrays[f"{group}/{index:04d}"] = ops.convert_to_numpy(variable)
-    with atomic_path(path) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
-        handle.flush()
-        os.fsync(handle.fileno())
+    with atomic_path(path, "checkpoint") as tmp:
+        with open(tmp, "wb") as handle:
+            np.savez(handle, **arrays)
+        _test_pause()
+
+
+def copy_checkpoint(source, path):
+    """Copy the checkpoint file `source` to `path` atomically, as `save_checkpoint` writes one."""
+    with atomic_path(path, "checkpoint") as tmp:
+        shutil.copyfile(source, tmp)
+        _test_pause()
 
 
 def load_checkpoint(gan, path):

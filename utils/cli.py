@@ -14,6 +14,7 @@ from utils.datasets import DATASETS, dataset_spec
 from utils.errors import UserError
 from utils.files import check_new_run, check_writable_dir
 from utils.folder import list_images
+from utils.interrupts import catch_sigterm, report_interruption
 
 BATCHNORM = {"both": (True, True), "none": (False, False), "generator": (True, False), "discriminator": (False, True)}
 
@@ -102,6 +103,12 @@ def build_parser():
     run.add_argument("--learning-rate", type=float, default=2e-4, help="Adam learning rate of G and D (paper 2e-4)")
     run.add_argument("--beta1", type=float, default=0.5, help="Adam beta_1 of G and D (paper 0.5)")
     run.add_argument("--seed", type=int, default=0, help="seed of weights, noise, subset and shuffling (default 0)")
+    run.add_argument(
+        "--deterministic",
+        action="store_true",
+        help="deterministic TensorFlow ops: with --seed, the same run gives the same weights, also across "
+        "an interruption and 'resume' (slower on GPUs; kept by resume)",
+    )
     run.add_argument("--out", required=True, help="run folder to write into (created if missing)")
     run.add_argument(
         "--overwrite",
@@ -118,6 +125,9 @@ def build_parser():
     resume.add_argument("--out", required=True, help="the run folder of an earlier 'train'")
     resume.add_argument(
         "--epochs", type=_positive, help="train until this many epochs in total (default: the run's own)"
+    )
+    resume.add_argument(
+        "--learning-rate", type=float, help="a new Adam learning rate, e.g. after a divergence (default: the run's)"
     )
     resume.set_defaults(func=cmd_resume)
 
@@ -177,6 +187,7 @@ def cmd_train(args):
             "beta_1": args.beta1,
             "seed": args.seed,
             "monitor": "g_loss",
+            "deterministic": args.deterministic,
         },
         "command": " ".join(["python", "dcgan.py", *sys.argv[1:]]),
     }
@@ -190,13 +201,15 @@ def cmd_resume(args):
     out = Path(args.out)
     if not out.is_dir():
         raise UserError(f"--out {out} is not a run folder")
-    if not (out / "checkpoints" / "last.npz").is_file():
+    if not (out / "checkpoints" / "last.npz").is_file() and not (out / "config.json").is_file():
         raise UserError(f"no checkpoint to resume in {out / 'checkpoints'}")
     from utils.train import load_config, train
 
     config = load_config(out)
     if args.epochs:
         config["training"]["epochs"] = args.epochs
+    if args.learning_rate is not None:
+        config["training"]["learning_rate"] = args.learning_rate
     train(config, out, resume=True)
     return 0
 
@@ -243,13 +256,12 @@ def cmd_summary(args):
 def main(argv=None):
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    try:
-        return args.func(args)
-    except UserError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        out = getattr(args, "out", None)
-        hint = f"; resume with: python dcgan.py resume --out {out}" if args.command in ("train", "resume") else ""
-        print(f"interrupted{hint}", file=sys.stderr)
-        return 130
+    run = args.command in ("train", "resume")
+    with catch_sigterm(active=run):
+        try:
+            return args.func(args)
+        except UserError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt as exc:
+            return report_interruption(exc, args.out if run else None)

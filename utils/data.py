@@ -1,6 +1,8 @@
 """Dataset registry: a shuffled, batched, cached and prefetched `tf.data` pipeline of images in [-1, 1]."""
 
 import dataclasses
+import math
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -8,9 +10,12 @@ import tensorflow as tf
 
 from utils.config import IMAGE_SIZES
 from utils.datasets import dataset_spec
+from utils.epochs import epoch_stream, read_all
 from utils.errors import UserError
 from utils.folder import load_folder
 from utils.idx import load_idx
+
+SHUFFLE_BUFFER = 50_000  # examples in the shuffle buffer of `Data.dataset` (all of them for smaller datasets)
 
 
 @dataclasses.dataclass
@@ -23,7 +28,12 @@ class Data:
         image_size: side in pixels.
         channels: 1 or 3.
         source: where the examples came from, for logs.
-        skipped: unreadable files skipped (folders only).
+        skipped: files skipped (folders only): {reason: count}, e.g. {"unreadable": 2}.
+        steps_per_epoch: batches in one epoch.
+        epochs: `epochs(first_epoch)` reads every example into memory and gives an endless `tf.data.Dataset`
+            of the batches of epoch `first_epoch`, then of the next epoch, and so on (`utils.epochs`); each
+            epoch's order depends only on the seed and the epoch's number, so a resumed run sees the same
+            batches as an uninterrupted one. Training uses this; `dataset` is for one pass at a time.
     """
 
     dataset: tf.data.Dataset
@@ -31,7 +41,9 @@ class Data:
     image_size: int
     channels: int
     source: str
-    skipped: int = 0
+    skipped: dict = dataclasses.field(default_factory=dict)
+    steps_per_epoch: int = 0
+    epochs: Callable | None = None
 
 
 def subset_indices(total, subset, seed):
@@ -113,7 +125,7 @@ def load_dataset(
         seed: seed of the subset choice and of the shuffling.
         split: "train" or "test" (any tfds split string works for tfds datasets).
         labels: yield (images, labels) instead of images; labels are -1 where the dataset has none.
-        shuffle: reshuffle every epoch.
+        shuffle: reshuffle every epoch (`Data.dataset` on every iteration; `Data.epochs` by epoch number).
         drop_remainder: drop the last incomplete batch (BatchNorm and several devices want full ones).
 
     Returns:
@@ -129,7 +141,7 @@ def load_dataset(
     if batch_size < 1:
         raise UserError("--batch-size must be a positive integer")
 
-    skipped = 0
+    skipped = {}
     arrays = None
     if name == "folder":
         if data_dir is None:
@@ -165,14 +177,21 @@ def load_dataset(
         raise UserError(f"--batch-size {batch_size} is larger than the data ({total} examples)")
 
     autotune = tf.data.AUTOTUNE
-    # Decode/resize once, cache the uint8 result, then shuffle and scale every epoch.
-    dataset = dataset.map(lambda image, label: (_fit_image(image, image_size, channels, spec.crop), label), autotune)
-    dataset = dataset.cache()
+    decoded = dataset.map(lambda image, label: (_fit_image(image, image_size, channels, spec.crop), label), autotune)
+
+    def scaled(batches):
+        if labels:
+            return batches.map(lambda image, label: (_scale(image), label), autotune).prefetch(autotune)
+        return batches.map(lambda image, label: _scale(image), autotune).prefetch(autotune)
+
+    def epochs(first_epoch=0):
+        stored = read_all(decoded, total)
+        return scaled(epoch_stream(*stored, first_epoch, seed, batch_size, drop_remainder, shuffle))
+
+    # Decode/resize once, cache the uint8 result, then shuffle and scale every time the dataset is iterated.
+    once = decoded.cache()
     if shuffle:
-        dataset = dataset.shuffle(min(total, 50_000), seed=seed, reshuffle_each_iteration=True)
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    if labels:
-        dataset = dataset.map(lambda image, label: (_scale(image), label), autotune)
-    else:
-        dataset = dataset.map(lambda image, label: _scale(image), autotune)
-    return Data(dataset.prefetch(autotune), total, image_size, channels, source, skipped)
+        once = once.shuffle(min(total, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+    once = scaled(once.batch(batch_size, drop_remainder=drop_remainder))
+    steps = total // batch_size if drop_remainder else math.ceil(total / batch_size)
+    return Data(once, total, image_size, channels, source, skipped, steps, epochs)

@@ -1,15 +1,23 @@
-"""Load a folder of images (nested, any mix of formats and modes) into one uint8 array."""
+"""Load a folder of images (nested, any mix of formats and modes) into one uint8 array, skipping broken files."""
 
+import collections
 import os
+import stat
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
+from PIL import Image
 
+from utils import image_checks
 from utils.errors import UserError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+
+# Why a file is skipped, as the log counts it.
+UNREADABLE, TRUNCATED, TOO_LARGE, NOT_A_FILE = "unreadable", "truncated", "too large", "not a regular file"
 
 
 def list_images(root):
@@ -36,24 +44,42 @@ def resize_and_crop(image, size):
     return image[top : top + size, left : left + size]
 
 
-def read_image(path, size, channels):
-    """Decode one file to a (size, size, channels) uint8 array, or None when it cannot be read.
+def decode_image(path, size, channels):
+    """Decode one file to a (size, size, channels) uint8 array, or say why it cannot be used.
 
-    Handles grayscale, RGB, RGBA (alpha composited on white), palette and 16-bit images.
+    Handles grayscale, RGB, RGBA and gray+alpha (alpha composited on white), palette and 16-bit images.
+    Skips what is not a regular file (a FIFO, a device, a symbolic-link loop), files over
+    `image_checks.MAX_FILE_BYTES`, pictures over `image_checks.MAX_PIXELS`, truncated files and anything
+    that does not decode.
+
+    Returns:
+        (the image, None), or (None, the reason: UNREADABLE, TRUNCATED, TOO_LARGE or NOT_A_FILE).
     """
     try:
-        raw = np.fromfile(path, dtype=np.uint8)
+        info = os.stat(path)  # follows symbolic links; a loop or a dangling link raises OSError
+        if not stat.S_ISREG(info.st_mode):
+            return None, NOT_A_FILE
+        if info.st_size > image_checks.MAX_FILE_BYTES:
+            return None, TOO_LARGE
+        with open(path, "rb") as handle:
+            raw = handle.read(image_checks.MAX_FILE_BYTES + 1)
     except OSError:
-        return None
-    if raw.size == 0:
-        return None
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+        return None, UNREADABLE
+    header = image_checks.read_header(raw)
+    if header is None:
+        return None, UNREADABLE
+    image_format, pixels = header
+    if pixels > image_checks.MAX_PIXELS:
+        return None, TOO_LARGE
+    if not image_checks.is_complete(raw, image_format):
+        return None, TRUNCATED
+    image = cv2.imdecode(np.frombuffer(raw, np.uint8), cv2.IMREAD_UNCHANGED)
     if image is None or image.size == 0 or image.ndim not in (2, 3):
-        return None
+        return None, UNREADABLE
     if image.dtype == np.uint16:
         image = (image / 257.0).round().astype(np.uint8)
     elif image.dtype != np.uint8:
-        return None
+        return None, UNREADABLE
     if image.ndim == 3 and image.shape[2] == 4:
         alpha = image[..., 3:4].astype(np.float32) / 255.0
         image = (image[..., :3] * alpha + 255.0 * (1.0 - alpha)).round().astype(np.uint8)
@@ -63,7 +89,12 @@ def read_image(path, size, channels):
         image = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     else:
         image = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB if image.ndim == 2 else cv2.COLOR_BGR2RGB)
-    return resize_and_crop(image, size)
+    return resize_and_crop(image, size), None
+
+
+def read_image(path, size, channels):
+    """Decode one file to a (size, size, channels) uint8 array, or None when it cannot be used (see `decode_image`)."""
+    return decode_image(path, size, channels)[0]
 
 
 def load_folder(root, size, channels, workers=8):
@@ -76,7 +107,7 @@ def load_folder(root, size, channels, workers=8):
         workers: decoding threads (OpenCV releases the GIL).
 
     Returns:
-        (images (N, size, size, channels) uint8, number of files skipped as unreadable).
+        (images (N, size, size, channels) uint8 in file-name order, skipped files as {reason: count}).
 
     Raises:
         UserError: the folder is missing, holds no image files, or none of them can be read.
@@ -84,9 +115,26 @@ def load_folder(root, size, channels, workers=8):
     paths = list_images(root)
     if not paths:
         raise UserError(f"no image files ({'/'.join(e[1:] for e in EXTENSIONS)}) under {root}")
-    with ThreadPoolExecutor(workers) as pool:
-        decoded = list(pool.map(lambda p: read_image(p, size, channels), paths))
-    images = [image for image in decoded if image is not None]
+    log_level = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # skipped files are counted instead
+    try:
+        with warnings.catch_warnings(), ThreadPoolExecutor(workers) as pool:
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # huge pictures are counted too
+            decoded = list(pool.map(lambda p: decode_image(p, size, channels), paths))
+    finally:
+        cv2.utils.logging.setLogLevel(log_level)
+    images = [image for image, _ in decoded if image is not None]
+    skipped = dict(collections.Counter(reason for image, reason in decoded if image is None))
     if not images:
-        raise UserError(f"none of the {len(paths)} image files under {root} could be read")
-    return np.stack(images), len(paths) - len(images)
+        raise UserError(f"none of the {len(paths)} image files under {root} could be read ({_reasons(skipped)})")
+    return np.stack(images), skipped
+
+
+def _reasons(skipped):
+    return ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
+
+
+def describe_skipped(skipped):
+    """'3 files skipped: 2 unreadable, 1 truncated' for {reason: count}; '' when nothing was skipped."""
+    total = sum(skipped.values())
+    return f"{total} file{'s' if total != 1 else ''} skipped: {_reasons(skipped)}" if total else ""

@@ -1,6 +1,8 @@
 """Reader for IDX files, the native format of MNIST and Fashion-MNIST (optionally gzipped)."""
 
 import gzip
+import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +26,14 @@ def read_idx(path):
         The array, with the shape the header gives.
 
     Raises:
-        UserError: the file is unreadable, has a wrong magic number, or is shorter than its header says.
+        UserError: the file is unreadable, has a wrong magic number, or is shorter or longer than its header says.
     """
     path = Path(path)
     try:
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rb") as handle:
             data = handle.read()
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise UserError(f"cannot read IDX file {path}: {exc}") from None
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _DTYPES:
         raise UserError(f"{path} is not an IDX file (wrong magic number)")
@@ -41,9 +43,14 @@ def read_idx(path):
     if len(data) < header:
         raise UserError(f"IDX file {path} is truncated (incomplete header)")
     shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(dims))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(shape) * dtype.itemsize  # Python integers: no overflow for absurd headers
     if len(data) - header < expected:
         raise UserError(f"IDX file {path} is truncated ({len(data) - header} of {expected} data bytes)")
+    if len(data) - header > expected:
+        # A header that undercounts would otherwise silently shift or drop pixels.
+        raise UserError(
+            f"IDX file {path} has {len(data) - header - expected} bytes more than its header's shape {shape} holds"
+        )
     return (
         np.frombuffer(data, dtype, count=expected // dtype.itemsize, offset=header)
         .reshape(shape)
@@ -92,6 +99,8 @@ def load_idx(folder, split="train"):
     images = read_idx(found[0])
     if images.ndim != 3 or images.dtype != np.uint8:
         raise UserError(f"{found[0]} does not hold uint8 images (shape {images.shape}, type {images.dtype})")
+    if 0 in images.shape:
+        raise UserError(f"{found[0]} holds no images (shape {images.shape})")
     labels = None
     if found[1] is not None:
         labels = read_idx(found[1]).astype(np.int64)

@@ -15,8 +15,8 @@ MODEL_SUFFIXES = (".keras", ".h5")
 
 
 def save_model(model, path):
-    """Save `model` to `path` (.keras or .h5) atomically, without optimizer state."""
-    with atomic_path(path) as tmp:
+    """Save `model` to `path` (.keras or .h5) atomically, without optimizer state; UserError if it cannot be written."""
+    with atomic_path(path, "model") as tmp:
         if Path(path).suffix == ".h5":
             absl_logger = logging.getLogger("absl")
             level = absl_logger.level

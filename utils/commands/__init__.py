@@ -15,7 +15,7 @@ from utils.errors import UserError
 from utils.files import check_writable_dir
 
 # Modules under utils/commands/, in the order `dcgan.py --help` lists them.
-MODULES = ()
+MODULES = ("interpolate", "arithmetic", "explain", "fid", "classifier", "forget", "features", "neighbours")
 
 
 def register_all(commands):

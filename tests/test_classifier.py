@@ -1,0 +1,108 @@
+"""The offline feature extractor: classifier shape, training on separable data, features, `dcgan.py classifier`."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import FASHION_MNIST_DIR, last_line, run_cli
+
+from utils.classifier import FEATURES, accuracy, build_classifier, feature_extractor, labelled_arrays, train_classifier
+from utils.errors import UserError
+from utils.saving import load_model, save_model
+
+
+def stripes(count, seed):
+    """Two classes anyone can tell apart: a bright top half (0) or a bright bottom half (1), plus noise."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, count)
+    images = rng.normal(-0.8, 0.1, (count, 28, 28, 1))
+    for index, label in enumerate(labels):
+        images[index, 14 * label : 14 * (label + 1)] += 1.4
+    return np.clip(images, -1, 1).astype(np.float32), labels
+
+
+def test_classifier_maps_images_to_logits_through_a_feature_layer():
+    model = build_classifier((32, 32, 3), 7)
+    images = np.zeros((2, 32, 32, 3), np.float32)
+
+    assert model.output_shape == (None, 7)
+    assert model.layers[-2].name == "features" and model.layers[-2].units == FEATURES
+    features = feature_extractor(model)(images)
+    assert features.shape == (2, FEATURES)
+
+
+def test_feature_extractor_gives_the_penultimate_layer():
+    model = build_classifier((28, 28, 1), 10)
+    images = stripes(4, 0)[0]
+    expected = images
+    for layer in model.layers[:-1]:
+        expected = layer(expected, training=False)
+
+    np.testing.assert_allclose(np.asarray(feature_extractor(model)(images)), np.asarray(expected), atol=1e-5)
+
+
+def test_feature_extractor_refuses_a_model_that_takes_no_images():
+    vectors = keras.Sequential([keras.Input((8,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+
+    with pytest.raises(UserError, match="not an image classifier"):
+        feature_extractor(vectors)
+
+
+def test_training_learns_separable_classes_and_saves_small(tmp_path):
+    images, labels = stripes(256, 1)
+    test_images, test_labels = stripes(100, 2)
+
+    model = train_classifier(images, labels, epochs=3, batch_size=32, verbose=0)
+
+    assert accuracy(model, test_images, test_labels) == 1.0
+    assert getattr(model, "optimizer", None) is None, "the returned classifier should carry no optimizer state"
+    save_model(model, tmp_path / "c.keras")
+    assert (tmp_path / "c.keras").stat().st_size < 800_000  # 131k weights in float32; with Adam's state 1.6 MB
+    reloaded = load_model(tmp_path / "c.keras")
+    np.testing.assert_allclose(np.asarray(reloaded(test_images[:5])), np.asarray(model(test_images[:5])), atol=1e-5)
+
+
+@pytest.mark.parametrize(("labels", "message"), [([-1, -1, -1, -1], "no class labels"), ([0, 0, 0, 0], "single class")])
+def test_training_refuses_unusable_labels(labels, message):
+    with pytest.raises(UserError, match=message):
+        train_classifier(np.zeros((4, 28, 28, 1), np.float32), np.array(labels), epochs=1, verbose=0)
+
+
+def test_labelled_arrays_collects_every_batch():
+    images, labels = np.arange(10 * 4, dtype=np.float32).reshape(10, 2, 2, 1), np.arange(10)
+    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(3)
+
+    got_images, got_labels = labelled_arrays(dataset)
+
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_labels, labels)
+
+
+@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}")
+def test_cli_trains_and_saves_a_classifier(tmp_path):
+    out = tmp_path / "classifier.keras"
+
+    result = run_cli("classifier", "--dataset", "fashion_mnist", "--subset", 2000, "--epochs", 1, "--out", out)
+
+    assert result.returncode == 0, result.stderr
+    report = json.loads(last_line(result.stdout))
+    assert report["train_examples"] == 2000 and report["test_examples"] == 10000
+    assert report["test_accuracy"] > 0.5, report  # 10 classes: chance is 0.1
+    assert load_model(out).output_shape == (None, 10)
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (("--dataset", "celeb_a", "--out", "c.keras"), "no class labels"),
+        (("--dataset", "mnist", "--out", "c.png"), ".keras or .h5"),
+    ],
+)
+def test_cli_bad_input_fails_with_one_line(tmp_path, args, fragment):
+    result = run_cli("classifier", *args, cwd=tmp_path)
+
+    assert "Traceback" not in result.stderr and result.returncode != 0
+    assert last_line(result.stderr).startswith("error:") and fragment in last_line(result.stderr), result.stderr
+    assert not list(tmp_path.iterdir()), "nothing should be written"

@@ -1,0 +1,54 @@
+"""SIGTERM as Ctrl-C, and the message that says how to resume."""
+
+import os
+import signal
+import threading
+
+import pytest
+
+from utils.interrupts import catch_sigterm, report_interruption
+
+
+def test_sigterm_raises_keyboard_interrupt_inside_the_block_only():
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt) as caught, catch_sigterm():
+        os.kill(os.getpid(), signal.SIGTERM)
+        signal.sigtimedwait([], 0.01)  # let the handler run
+    assert caught.value.args == ("SIGTERM",)
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_catch_sigterm_off_the_main_thread_does_nothing():
+    before, seen = signal.getsignal(signal.SIGTERM), []
+
+    def worker():
+        with catch_sigterm():
+            seen.append(signal.getsignal(signal.SIGTERM))
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join()
+    assert seen == [before]
+
+
+@pytest.mark.parametrize(
+    ("args", "files", "code", "line"),
+    [
+        ((), ["checkpoints/last.npz"], 130, "interrupted; resume with: python dcgan.py resume --out '{out}'"),
+        (("SIGTERM",), ["config.json"], 143, "terminated (SIGTERM); resume with: python dcgan.py resume --out '{out}'"),
+        ((), [], 130, "interrupted before the run started; nothing to resume"),
+    ],
+)
+def test_report_interruption(tmp_path, capsys, args, files, code, line):
+    out = tmp_path / "my run"  # a space: the printed command must quote it
+    for name in files:
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(b"")
+
+    assert report_interruption(KeyboardInterrupt(*args), out) == code
+    assert capsys.readouterr().err == line.format(out=out) + "\n"
+
+
+def test_report_interruption_of_other_commands(capsys):
+    assert report_interruption(KeyboardInterrupt()) == 130
+    assert capsys.readouterr().err == "interrupted\n"

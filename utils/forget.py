@@ -1,0 +1,192 @@
+"""Forgetting to draw a concept: find the generator filters that draw a region and drop them (paper, 6.1).
+
+The DCGAN paper fit a logistic regression on the features of G's second-highest convolution layer to
+predict whether an activation lies inside a window's bounding box, then removed every feature map with a
+positive weight: the bedrooms were still drawn, with the windows gone or replaced by other objects. Here:
+
+1. G is split at its second-highest conv layer: the activations come from the end of that layer's block
+   (after its BatchNorm and ReLU), i.e. the input of G's highest conv layer (`up1_relu` at 28 pixels,
+   `up3_relu` at 64); G_high is the rest of G.
+2. Every spatial position of those activations is one example: its C filter values are the features,
+   and its label says whether the position falls inside the concept's region. The region masks (one per
+   sample, at image resolution) are averaged over each position's block of pixels; a position is
+   positive when at least half of it is in the region.
+3. A logistic regression (scikit-learn, features standardized, classes balanced) is fit on 3/4 of the
+   samples and scored on the rest. The filters with the largest positive weights are the concept's
+   filters: the `top_k` largest, or all with a weight above `threshold` (the paper: above 0).
+4. The same z are drawn again with those filters' activations multiplied by 0 before G_high runs, and the
+   change of the pixels inside the region is compared with the change outside it.
+
+Masks come from a file or from a built-in rule (Fashion-MNIST has no labelled boxes):
+`bright:T` marks the pixels brighter than T (0 = black, 1 = white; the mean over channels) in each
+generated image; `box:TOP,LEFT,BOTTOM,RIGHT` marks the same box of pixels in every image (rows TOP to
+BOTTOM - 1, columns LEFT to RIGHT - 1).
+"""
+
+import numpy as np
+
+from utils.errors import UserError
+
+
+def _conv_indices(generator):
+    """Indices in `generator.layers` of its convolution layers (plain and transposed)."""
+    import keras
+
+    kinds = (keras.layers.Conv2D, keras.layers.Conv2DTranspose)
+    return [index for index, layer in enumerate(generator.layers) if isinstance(layer, kinds)]
+
+
+def split_index(generator):
+    """Index in `generator.layers` of the last layer before G's highest conv layer (the split point).
+
+    Raises:
+        UserError: G has fewer than two convolution layers.
+    """
+    convs = _conv_indices(generator)
+    if len(convs) < 2:
+        raise UserError(f"generator {generator.name} has fewer than two convolution layers; nothing to split at")
+    return convs[-1] - 1
+
+
+def second_conv_name(generator):
+    """Name of G's second-highest convolution layer (e.g. "up1")."""
+    split_index(generator)  # fails clearly when there is none
+    return generator.layers[_conv_indices(generator)[-2]].name
+
+
+def run_layers(layers, inputs, batch_size=256):
+    """Apply `layers` in order, in inference mode, to `inputs` in batches; returns a numpy array."""
+    parts = []
+    for start in range(0, len(inputs), batch_size):
+        x = inputs[start : start + batch_size]
+        for layer in layers:
+            x = layer(x, training=False)
+        parts.append(np.asarray(x))
+    return np.concatenate(parts)
+
+
+def generate_split(generator, z, dropped=()):
+    """Draw images from `z` with the activations of the `dropped` filters set to 0 at the split point.
+
+    Returns:
+        (activations (N, h, w, C) at the split point, after dropping; images (N, S, S, channels)).
+    """
+    split = split_index(generator)
+    activations = run_layers(generator.layers[: split + 1], np.asarray(z, np.float32))
+    keep = np.ones(activations.shape[-1], np.float32)
+    keep[list(dropped)] = 0.0
+    activations = activations * keep
+    return activations, run_layers(generator.layers[split + 1 :], activations)
+
+
+def parse_rule(text):
+    """Check a mask rule ("bright:T" or "box:TOP,LEFT,BOTTOM,RIGHT"); returns (kind, numbers)."""
+    kind, _, values = text.partition(":")
+    try:
+        numbers = [float(value) for value in values.split(",")] if values else []
+    except ValueError:
+        numbers = None
+    if kind == "bright" and numbers is not None and len(numbers) == 1 and 0 <= numbers[0] < 1:
+        return kind, numbers
+    if kind == "box" and numbers is not None and len(numbers) == 4 and all(n == int(n) >= 0 for n in numbers):
+        top, left, bottom, right = map(int, numbers)
+        if top < bottom and left < right:
+            return kind, [top, left, bottom, right]
+    raise UserError(f"bad --rule {text!r}; use bright:T with 0 <= T < 1, or box:TOP,LEFT,BOTTOM,RIGHT in pixels")
+
+
+def rule_masks(rule, images):
+    """Region masks (N, S, S) bool of a parsed rule for generated `images` (N, S, S, C) in [-1, 1]."""
+    kind, numbers = rule
+    count, height, width = images.shape[:3]
+    if kind == "bright":
+        return (images.mean(axis=-1) + 1) / 2 > numbers[0]
+    top, left, bottom, right = numbers
+    if bottom > height or right > width:
+        raise UserError(f"--rule box:{top},{left},{bottom},{right} lies outside the {height}x{width} images")
+    masks = np.zeros((count, height, width), bool)
+    masks[:, top:bottom, left:right] = True
+    return masks
+
+
+def cell_fractions(masks, size):
+    """Fraction of each (size x size) layer position's block of pixels inside the region: (N, size, size)."""
+    count, height, width = masks.shape
+    if height % size or width % size:
+        raise UserError(f"the {height}x{width} masks do not divide into the layer's {size}x{size} positions")
+    factor = height // size
+    return masks.reshape(count, size, factor, size, factor).mean(axis=(2, 4))
+
+
+def find_filters(activations, fractions, top_k=None, threshold=0.0, seed=0):
+    """Fit the logistic regression "is this position inside the region?" and pick the concept's filters.
+
+    Args:
+        activations: (N, h, w, C) activations at the split point.
+        fractions: (N, h, w) region fraction of each position (`cell_fractions`); >= 0.5 is positive.
+        top_k: pick the `top_k` filters with the largest positive weights; None uses `threshold`.
+        threshold: without `top_k`, pick every filter whose weight (on standardized features) is above it.
+        seed: seed of the solver.
+
+    Returns:
+        dict: "filters" (chosen channel indices, largest weight first), "weights" (C,), "accuracy" on the
+        held-out quarter of the samples, "baseline" (accuracy of always answering the majority class there).
+
+    Raises:
+        UserError: the region covers no position or every position of the fitted samples.
+    """
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    count, channels = len(activations), activations.shape[-1]
+    if count < 2:
+        raise UserError("at least 2 samples are needed: 3/4 to fit the regression, 1/4 to score it")
+    features = activations.reshape(count, -1, channels).astype(np.float64)
+    labels = fractions.reshape(count, -1) >= 0.5
+    fit = max(1, min(count - 1, round(0.75 * count)))
+    if labels[:fit].all() or not labels[:fit].any():
+        share = "every" if labels[:fit].all() else "no"
+        raise UserError(f"the region covers {share} position of the {fit} fitted samples; nothing to tell apart")
+    scaler = StandardScaler().fit(features[:fit].reshape(-1, channels))
+    regression = LogisticRegression(class_weight="balanced", max_iter=2000, random_state=seed)
+    regression.fit(scaler.transform(features[:fit].reshape(-1, channels)), labels[:fit].reshape(-1))
+    held_out, truth = scaler.transform(features[fit:].reshape(-1, channels)), labels[fit:].reshape(-1)
+    weights = regression.coef_[0]
+    order = [int(index) for index in np.argsort(-weights) if weights[index] > 0]
+    filters = order[:top_k] if top_k is not None else [index for index in order if weights[index] > threshold]
+    return {
+        "filters": filters,
+        "weights": weights,
+        "accuracy": float(np.mean(regression.predict(held_out) == truth)),
+        "baseline": float(max(truth.mean(), 1 - truth.mean())),
+    }
+
+
+def forget_effect(before, after, fractions, masks):
+    """Numbers of the effect of dropping filters: activations and pixels inside the region vs outside.
+
+    Args:
+        before, after: (activations, images) pairs of `generate_split` without and with the dropped filters.
+        fractions: (N, h, w) region fractions of the layer positions; >= 0.5 is inside.
+        masks: (N, S, S) bool region masks of the images.
+
+    Returns:
+        dict of mean activations (over all filters) inside/outside the region before/after, and mean
+        absolute pixel change (on G's [-1, 1] scale, mean over channels) inside and outside.
+    """
+    inside = fractions >= 0.5
+    change = np.abs(after[1] - before[1]).mean(axis=-1)
+
+    def mean(values, where):
+        return float(values[where].mean()) if where.any() else float("nan")
+
+    return {
+        "mean_activation_in_region_before": mean(before[0], inside),
+        "mean_activation_in_region_after": mean(after[0], inside),
+        "mean_activation_outside_before": mean(before[0], ~inside),
+        "mean_activation_outside_after": mean(after[0], ~inside),
+        "pixel_change_in_region": mean(change, masks),
+        "pixel_change_outside": mean(change, ~masks),
+        "mean_pixel_in_region_before": mean(before[1].mean(axis=-1), masks),
+        "mean_pixel_in_region_after": mean(after[1].mean(axis=-1), masks),
+    }
