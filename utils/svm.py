@@ -8,8 +8,8 @@ which is sklearn's `LinearSVC(loss="squared_hinge", penalty="l2")` except that t
 This Newton-CG solver works on float32 arrays with BLAS products for all classes at once, preconditioned by
 the eigen-decomposition of X^T X. On 10,000 x 1,536 Fashion-MNIST D features at C = 1e-3 LinearSVC (liblinear:
 one thread, its own double-precision copy of the data) took 23 s (dual) or 68 s (primal) of CPU time, this
-solver 7 s plus 8 s for the preconditioner, with the same validation accuracy; one LinearSVC fit on 54,000
-examples took 15 minutes on a shared 2-core machine.
+solver 7 s plus 8 s for the preconditioner (validation accuracy 0.884 against liblinear's 0.880, which also
+penalises the bias); one primal LinearSVC fit on 54,000 examples took 15 minutes on a shared 2-core machine.
 """
 
 import dataclasses
@@ -60,14 +60,16 @@ def spectrum(features):
         features: (N, D) float32 standardised features.
 
     Returns:
-        (Q (D, R) float64 with orthonormal columns, eigenvalues (R,)); R = min(N, D).
+        (Q (D, R) float64 with orthonormal columns, eigenvalues (R,)); R = D, or at most N when N < D.
     """
     features = np.asarray(features, np.float32)
     if len(features) >= features.shape[1]:
         values, vectors = np.linalg.eigh((features.T @ features).astype(np.float64))
         return vectors, np.maximum(values, 0.0)
-    _, singular, rows = np.linalg.svd(features.astype(np.float64), full_matrices=False)
-    return rows.T, singular**2
+    # Fewer examples than features: X^T X = V S V^T with V = X^T U S^-1/2 from the small Gram X X^T = U S U^T.
+    values, vectors = np.linalg.eigh((features @ features.T).astype(np.float64))
+    keep = values > values.max() * 1e-10
+    return (features.T.astype(np.float64) @ vectors[:, keep]) / np.sqrt(values[keep]), values[keep]
 
 
 def _objective(weights, margins, lam, n):

@@ -134,6 +134,8 @@ def run(args):
         raise UserError(f"dataset {name!r} has no class labels; 'features' needs a labelled dataset")
     if args.data_dir and not Path(args.data_dir).is_dir():
         raise UserError(f"--data-dir {args.data_dir} is not a folder")
+    if not Path(args.discriminator).is_file():  # fail before TensorFlow loads
+        raise UserError(f"model file {args.discriminator} does not exist")
     draws = args.draws or (5 if args.labels_per_class else 1)
 
     from utils.features import load_arrays

@@ -130,6 +130,9 @@ def run(args):
     name, spec = dataset_spec(args.dataset)
     if args.data_dir and not Path(args.data_dir).is_dir():
         raise UserError(f"--data-dir {args.data_dir} is not a folder")
+    for model in (args.generator, args.discriminator):
+        if model and not Path(model).is_file():  # fail before TensorFlow loads
+            raise UserError(f"model file {model} does not exist")
     shape = (spec.image_size, spec.image_size, spec.channels)
 
     import numpy as np
