@@ -26,8 +26,13 @@ lint: $(VENV)/dev-installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
+# The whole suite on TensorFlow, then the core training tests again on JAX and (when installed) PyTorch.
 test: lint
 	$(PY) -m pytest
+	KERAS_BACKEND=jax $(PY) -m pytest -p no:cacheprovider tests/test_backend_training.py
+	@if $(PY) -c "import torch" 2>/dev/null; then \
+		KERAS_BACKEND=torch $(PY) -m pytest -p no:cacheprovider tests/test_backend_training.py; \
+	else echo "PyTorch is not installed: the torch backend's training tests were skipped"; fi
 
 benchmark: $(VENV)/installed
 	$(PY) benchmarks/train_speed.py --backend tensorflow --image-size 28 --batch-size 128 --steps 20

@@ -1,42 +1,43 @@
 """The training stream: every epoch a permutation fixed by (seed, epoch), whatever epoch the stream starts at."""
 
 import gzip
+import itertools
+import threading
 
 import numpy as np
 import pytest
-import tensorflow as tf
 
-from utils.data import load_dataset
-from utils.epochs import epoch_order, epoch_stream, read_all
+from utils.data import _read_all, load_dataset
+from utils.epochs import epoch_batches, epoch_order, prefetch
 
 TOTAL, BATCH = 10, 3
 
 
 def stored():
-    images = tf.constant(np.arange(TOTAL, dtype=np.uint8).reshape(TOTAL, 1, 1, 1))
-    return images, tf.constant(np.arange(TOTAL, dtype=np.int64) * 10)
+    images = np.arange(TOTAL, dtype=np.uint8).reshape(TOTAL, 1, 1, 1)
+    return images, np.arange(TOTAL, dtype=np.int64) * 10
 
 
 def take_epochs(stream, epochs, steps):
     """Label batches of `epochs` epochs as lists of lists."""
-    batches = [labels.numpy().tolist() for _, labels in stream.take(epochs * steps)]
+    batches = [labels.tolist() for _, labels in itertools.islice(stream, epochs * steps)]
     return [batches[i * steps : (i + 1) * steps] for i in range(epochs)]
 
 
 def test_epoch_order_is_a_permutation_fixed_by_seed_and_epoch():
-    orders = {(seed, epoch): epoch_order(TOTAL, seed, epoch).numpy().tolist() for seed in (0, 1) for epoch in range(3)}
+    orders = {(seed, epoch): epoch_order(TOTAL, seed, epoch).tolist() for seed in (0, 1, -3) for epoch in range(3)}
     for order in orders.values():
         assert sorted(order) == list(range(TOTAL))
     assert len({tuple(order) for order in orders.values()}) == len(orders), "epochs and seeds must differ"
-    assert epoch_order(TOTAL, 1, 2).numpy().tolist() == orders[(1, 2)]
-    assert epoch_order(TOTAL, 1, tf.constant(2, tf.int64)).numpy().tolist() == orders[(1, 2)]
+    assert epoch_order(TOTAL, 1, 2).tolist() == orders[(1, 2)]
+    assert epoch_order(TOTAL, 1, np.int64(2)).tolist() == orders[(1, 2)]
 
 
 @pytest.mark.parametrize("drop_remainder", [True, False])
 def test_stream_started_later_replays_the_same_epochs(drop_remainder):
     steps = TOTAL // BATCH if drop_remainder else -(-TOTAL // BATCH)
-    straight = take_epochs(epoch_stream(*stored(), 0, 5, BATCH, drop_remainder), 4, steps)
-    resumed = take_epochs(epoch_stream(*stored(), 2, 5, BATCH, drop_remainder), 2, steps)
+    straight = take_epochs(epoch_batches(*stored(), 0, 5, BATCH, drop_remainder, with_labels=True), 4, steps)
+    resumed = take_epochs(epoch_batches(*stored(), 2, 5, BATCH, drop_remainder, with_labels=True), 2, steps)
 
     assert resumed == straight[2:]
     for epoch in straight:  # no batch spans two epochs; each epoch sees every example at most once
@@ -47,19 +48,52 @@ def test_stream_started_later_replays_the_same_epochs(drop_remainder):
 
 
 def test_unshuffled_stream_keeps_the_stored_order():
-    epochs = take_epochs(epoch_stream(*stored(), 3, 0, 5, shuffle=False), 2, 2)
+    epochs = take_epochs(epoch_batches(*stored(), 3, 0, 5, shuffle=False, with_labels=True), 2, 2)
     assert epochs == [[[0, 10, 20, 30, 40], [50, 60, 70, 80, 90]]] * 2
 
 
+def test_images_only_batches_are_one_element_tuples():
+    batch = next(epoch_batches(*stored(), 0, 0, 4))
+    assert isinstance(batch, tuple) and len(batch) == 1 and batch[0].shape == (4, 1, 1, 1)
+    assert batch[0].dtype == np.uint8
+
+
+def test_prefetch_keeps_order_and_raises_the_producers_error():
+    assert list(prefetch(iter(range(100)), size=3)) == list(range(100))
+
+    def failing():
+        yield 1
+        raise ValueError("broken file")
+
+    stream = prefetch(failing())
+    assert next(stream) == 1
+    with pytest.raises(ValueError, match="broken file"):
+        next(stream)
+
+
+def test_prefetch_thread_stops_when_the_consumer_stops():
+    before = threading.active_count()
+    stream = prefetch(itertools.count(), size=2)
+    assert [next(stream) for _ in range(5)] == [0, 1, 2, 3, 4]
+    stream.close()  # what happens when fit() drops the generator
+    for _ in range(50):
+        if threading.active_count() <= before:
+            break
+        threading.Event().wait(0.05)
+    assert threading.active_count() <= before
+
+
 def test_read_all_keeps_every_example_in_order():
+    import tensorflow as tf
+
     images = np.random.default_rng(0).integers(0, 256, (2500, 2, 2, 1), dtype=np.uint8)
     labels = np.arange(2500, dtype=np.int64)
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
 
-    got_images, got_labels = read_all(dataset, 2500)
+    got_images, got_labels = _read_all(dataset, 2500)
 
-    np.testing.assert_array_equal(got_images.numpy(), images)
-    np.testing.assert_array_equal(got_labels.numpy(), labels)
+    np.testing.assert_array_equal(got_images, images)
+    np.testing.assert_array_equal(got_labels, labels)
 
 
 def test_data_epochs_from_idx_files(tmp_path):
@@ -70,13 +104,12 @@ def test_data_epochs_from_idx_files(tmp_path):
     data = load_dataset("mnist", data_dir=tmp_path, batch_size=4, seed=3)
 
     assert data.steps_per_epoch == 3
-    first = [batch.numpy() for batch in data.epochs(0).take(6)]
-    again = [batch.numpy() for batch in data.epochs(1).take(3)]
+    first = [batch for (batch,) in itertools.islice(data.epochs(0), 6)]
+    again = [batch for (batch,) in itertools.islice(data.epochs(1), 3)]
 
     for a, b in zip(first[3:], again, strict=True):
         np.testing.assert_array_equal(a, b)
     epoch = np.concatenate(first[:3])
-    assert epoch.shape == (12, 28, 28, 1) and epoch.min() >= -1 and epoch.max() <= 1
+    assert epoch.shape == (12, 28, 28, 1) and epoch.dtype == np.uint8
     # One epoch holds every image exactly once.
-    pixels = np.rint((epoch + 1) * 127.5).astype(np.uint8)
-    assert sorted(image.tobytes() for image in pixels) == sorted(image.tobytes() for image in images[..., None])
+    assert sorted(image.tobytes() for image in epoch) == sorted(image.tobytes() for image in images[..., None])

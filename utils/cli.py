@@ -4,26 +4,56 @@ Settings are checked before TensorFlow is imported, so bad input fails in a frac
 """
 
 import argparse
+import importlib.util
 import json
+import os
 import sys
 from pathlib import Path
 
-from utils.commands import register_all
-from utils.config import ARCHITECTURES, IMAGE_SIZES, model_config
+from utils.commands import positive_int, register_all
+from utils.config import ARCHITECTURES, IMAGE_SIZES, load_config, model_config
 from utils.datasets import DATASETS, dataset_spec
 from utils.errors import UserError
 from utils.files import check_new_run, check_writable_dir
 from utils.folder import list_images
 from utils.interrupts import catch_sigterm, report_interruption
 
+BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # Keras backend -> package it needs
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 BATCHNORM = {"both": (True, True), "none": (False, False), "generator": (True, False), "discriminator": (False, True)}
 
 
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
+def use_backend(name):
+    """Make `name` the Keras backend of this process, before Keras is imported; UserError when it cannot be.
+
+    Returns:
+        `name`.
+    """
+    if "keras" in sys.modules:
+        current = sys.modules["keras"].backend.backend()
+        if current != name:
+            raise UserError(
+                f"Keras already runs on {current} in this process; set KERAS_BACKEND={name} before Keras is first "
+                "imported (in a notebook: restart the kernel)"
+            )
+    elif importlib.util.find_spec(BACKENDS[name]) is None:
+        raise UserError(f"--backend {name} needs the {BACKENDS[name]} package, which is not installed")
+    os.environ["KERAS_BACKEND"] = name
+    return name
+
+
+def _add_backend_flags(group, default_note):
+    group.add_argument(
+        "--backend",
+        choices=list(BACKENDS),
+        help=f"Keras backend that trains: tensorflow, jax or torch ({default_note})",
+    )
+    group.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        help="float32, or mixed precision with bfloat16 (GPUs since Ampere, TPUs) or float16 (with loss scaling); "
+        f"G's output and D's logit stay float32 ({default_note})",
+    )
 
 
 def _add_model_flags(parser):
@@ -41,14 +71,14 @@ def _add_model_flags(parser):
         help=f"image side in pixels: {', '.join(map(str, IMAGE_SIZES))} (default: the dataset's or preset's)",
     )
     group.add_argument("--channels", type=int, help="1 (grayscale) or 3 (RGB) (default: the dataset's own)")
-    group.add_argument("--latent-dim", type=_positive, help="length of the noise vector z (default 100)")
+    group.add_argument("--latent-dim", type=positive_int, help="length of the noise vector z (default 100)")
     group.add_argument(
-        "--g-width", type=_positive, help="channels of G's last hidden layer; they double towards 4x4 (paper 128)"
+        "--g-width", type=positive_int, help="channels of G's last hidden layer; they double towards 4x4 (paper 128)"
     )
     group.add_argument(
-        "--d-width", type=_positive, help="channels of D's first layer; they double towards 4x4 (paper 128)"
+        "--d-width", type=positive_int, help="channels of D's first layer; they double towards 4x4 (paper 128)"
     )
-    group.add_argument("--kernel-size", type=_positive, help="convolution kernel size (paper 5, reference 4)")
+    group.add_argument("--kernel-size", type=positive_int, help="convolution kernel size (paper 5, reference 4)")
     group.add_argument("--batchnorm", choices=list(BATCHNORM), help="where BatchNorm is used (default both)")
     group.add_argument("--d-dropout", type=float, help="dropout rate after each D activation (default 0: none)")
     group.add_argument("--projection", choices=("dense", "conv_transpose"), help="how G turns z into the 4x4 map")
@@ -95,14 +125,23 @@ def build_parser():
     data.add_argument(
         "--data-dir", help="IDX folder (mnist, fashion_mnist), image folder (folder), or tensorflow-datasets data_dir"
     )
-    data.add_argument("--subset", type=_positive, help="train on this many examples, chosen with --seed (default all)")
+    data.add_argument(
+        "--subset", type=positive_int, help="train on this many examples, chosen with --seed (default all)"
+    )
     _add_model_flags(train)
     run = train.add_argument_group("training")
-    run.add_argument("--epochs", type=_positive, default=5, help="epochs to train (default 5)")
-    run.add_argument("--batch-size", type=_positive, default=128, help="images per step (paper 128)")
+    run.add_argument("--epochs", type=positive_int, default=5, help="epochs to train (default 5)")
+    run.add_argument("--batch-size", type=positive_int, default=128, help="images per step (paper 128)")
     run.add_argument("--learning-rate", type=float, default=2e-4, help="Adam learning rate of G and D (paper 2e-4)")
     run.add_argument("--beta1", type=float, default=0.5, help="Adam beta_1 of G and D (paper 0.5)")
     run.add_argument("--seed", type=int, default=0, help="seed of weights, noise, subset and shuffling (default 0)")
+    _add_backend_flags(run, "default: $KERAS_BACKEND, else tensorflow; float32")
+    run.add_argument(
+        "--data-parallel",
+        action="store_true",
+        help="split each batch across every local GPU (tensorflow: MirroredStrategy, or MultiWorkerMirroredStrategy "
+        "when TF_CONFIG is set; jax: keras.distribution.DataParallel); --batch-size is the global batch",
+    )
     run.add_argument(
         "--deterministic",
         action="store_true",
@@ -124,11 +163,12 @@ def build_parser():
     )
     resume.add_argument("--out", required=True, help="the run folder of an earlier 'train'")
     resume.add_argument(
-        "--epochs", type=_positive, help="train until this many epochs in total (default: the run's own)"
+        "--epochs", type=positive_int, help="train until this many epochs in total (default: the run's own)"
     )
     resume.add_argument(
         "--learning-rate", type=float, help="a new Adam learning rate, e.g. after a divergence (default: the run's)"
     )
+    _add_backend_flags(resume, "default: the run's own")
     resume.set_defaults(func=cmd_resume)
 
     sample = commands.add_parser(
@@ -137,11 +177,11 @@ def build_parser():
         description="Draw images from a saved .keras or .h5 generator into one PNG grid.",
     )
     sample.add_argument("--generator", required=True, help="saved generator (.keras or .h5)")
-    sample.add_argument("--n", type=_positive, default=64, help="number of images (default 64)")
+    sample.add_argument("--n", type=positive_int, default=64, help="number of images (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     sample.add_argument("--noise", help="a .npy file of z vectors to use instead of random noise")
-    sample.add_argument("--latent-dim", type=_positive, help="fail unless the generator takes this latent size")
-    sample.add_argument("--columns", type=_positive, help="images per row (default: square grid)")
+    sample.add_argument("--latent-dim", type=positive_int, help="fail unless the generator takes this latent size")
+    sample.add_argument("--columns", type=positive_int, help="images per row (default: square grid)")
     sample.add_argument("--out", required=True, help="PNG file to write")
     sample.set_defaults(func=cmd_sample)
 
@@ -171,6 +211,7 @@ def cmd_train(args):
         check_new_run(out)  # fail now rather than after TensorFlow has loaded
     import dataclasses
 
+    backend = use_backend(args.backend or os.environ.get("KERAS_BACKEND") or "tensorflow")
     config = {
         "data": {
             "name": name,
@@ -188,6 +229,9 @@ def cmd_train(args):
             "seed": args.seed,
             "monitor": "g_loss",
             "deterministic": args.deterministic,
+            "backend": backend,
+            "precision": args.precision or "float32",
+            "data_parallel": args.data_parallel,
         },
         "command": " ".join(["python", "dcgan.py", *sys.argv[1:]]),
     }
@@ -203,9 +247,13 @@ def cmd_resume(args):
         raise UserError(f"--out {out} is not a run folder")
     if not (out / "checkpoints" / "last.npz").is_file() and not (out / "config.json").is_file():
         raise UserError(f"no checkpoint to resume in {out / 'checkpoints'}")
-    from utils.train import load_config, train
-
     config = load_config(out)
+    training = config["training"]
+    training["backend"] = use_backend(args.backend or training.get("backend", "tensorflow"))
+    if args.precision:
+        training["precision"] = args.precision
+    from utils.train import train
+
     if args.epochs:
         config["training"]["epochs"] = args.epochs
     if args.learning_rate is not None:

@@ -1,6 +1,8 @@
 """Model settings: the named architectures and the validated `ModelConfig` (no TensorFlow import)."""
 
 import dataclasses
+import json
+from pathlib import Path
 
 from utils.errors import UserError
 
@@ -81,3 +83,12 @@ def model_config(architecture="paper", **overrides):
     settings = dict(ARCHITECTURES[architecture])
     settings.update({key: value for key, value in overrides.items() if value is not None})
     return ModelConfig(**settings)
+
+
+def load_config(out):
+    """Read a run folder's `config.json` (no Keras import); UserError when it is missing or broken."""
+    path = Path(out) / "config.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read run configuration {path}: {exc}") from None

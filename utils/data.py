@@ -1,49 +1,85 @@
-"""Dataset registry: a shuffled, batched, cached and prefetched `tf.data` pipeline of images in [-1, 1]."""
+"""Dataset loading: every example decoded once into a uint8 array, then batches for training and analysis.
+
+Training reads `Data.epochs()`: plain NumPy batches of uint8 images (scaled to [-1, 1] on the device by the
+trainer), the same on every Keras backend and without TensorFlow for IDX files and image folders.
+Analysis reads `Data.dataset`: a `tf.data` pipeline of float32 images in [-1, 1]. tensorflow-datasets
+sources need TensorFlow for both.
+"""
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable
 from pathlib import Path
 
+import cv2
 import numpy as np
-import tensorflow as tf
 
 from utils.config import IMAGE_SIZES
 from utils.datasets import dataset_spec
-from utils.epochs import epoch_stream, read_all
+from utils.epochs import epoch_batches, prefetch
 from utils.errors import UserError
 from utils.folder import load_folder
 from utils.idx import load_idx
 
 SHUFFLE_BUFFER = 50_000  # examples in the shuffle buffer of `Data.dataset` (all of them for smaller datasets)
+DECODE_BATCH = 1024  # examples decoded per step while a tensorflow-datasets source is read into memory
 
 
 @dataclasses.dataclass
 class Data:
-    """A ready pipeline and what is known about it.
+    """A loaded dataset and what is known about it.
 
     Attributes:
-        dataset: batches of float32 images (B, S, S, C) in [-1, 1], or (images, int64 labels).
         num_examples: examples per epoch before batching.
         image_size: side in pixels.
         channels: 1 or 3.
         source: where the examples came from, for logs.
         skipped: files skipped (folders only): {reason: count}, e.g. {"unreadable": 2}.
         steps_per_epoch: batches in one epoch.
-        epochs: `epochs(first_epoch)` reads every example into memory and gives an endless `tf.data.Dataset`
-            of the batches of epoch `first_epoch`, then of the next epoch, and so on (`utils.epochs`); each
-            epoch's order depends only on the seed and the epoch's number, so a resumed run sees the same
-            batches as an uninterrupted one. Training uses this; `dataset` is for one pass at a time.
+        batch_size, seed, shuffle, drop_remainder, labels: the `load_dataset` arguments.
+        read: returns every example as (uint8 images (N, S, S, C), int64 labels (N,)), -1 for no label.
+        make_dataset: builds the `tf.data` pipeline behind `dataset`.
     """
 
-    dataset: tf.data.Dataset
     num_examples: int
     image_size: int
     channels: int
     source: str
-    skipped: dict = dataclasses.field(default_factory=dict)
-    steps_per_epoch: int = 0
-    epochs: Callable | None = None
+    skipped: dict
+    steps_per_epoch: int
+    batch_size: int
+    seed: int
+    shuffle: bool
+    drop_remainder: bool
+    labels: bool
+    read: Callable
+    make_dataset: Callable
+
+    @functools.cached_property
+    def dataset(self):
+        """`tf.data.Dataset` of float32 image batches in [-1, 1] (or (images, labels)), reshuffled per iteration."""
+        return self.make_dataset()
+
+    @functools.cached_property
+    def _stored(self):
+        return self.read()
+
+    def arrays(self):
+        """Every example in memory: (uint8 images (N, S, S, C), int64 labels (N,)), read on first use."""
+        return self._stored
+
+    def epochs(self, first_epoch=0):
+        """Endless uint8 batches of epoch `first_epoch`, then the next, and so on (`utils.epochs`).
+
+        Each epoch's order depends only on the seed and the epoch's number, so a resumed run sees the same
+        batches as an uninterrupted one. A background thread prepares batches ahead of the training step.
+        """
+        images, labels = self.arrays()
+        batches = epoch_batches(
+            images, labels, first_epoch, self.seed, self.batch_size, self.drop_remainder, self.shuffle, self.labels
+        )
+        return prefetch(batches)
 
 
 def subset_indices(total, subset, seed):
@@ -57,8 +93,33 @@ def subset_indices(total, subset, seed):
     return np.sort(np.random.default_rng(seed).choice(total, subset, replace=False))
 
 
+def fit_arrays(images, image_size, channels):
+    """uint8 (N, H, W, c) -> uint8 (N, S, S, channels): channel conversion, then resize (H and W equal).
+
+    Args:
+        images: uint8 array of square images.
+        image_size: output side.
+        channels: 1 or 3.
+
+    Returns:
+        uint8 array (N, image_size, image_size, channels).
+    """
+    if channels == 1 and images.shape[-1] == 3:
+        gray = images.astype(np.float32) @ np.array([0.2989, 0.5870, 0.1140], np.float32)
+        images = np.clip(np.rint(gray), 0, 255).astype(np.uint8)[..., None]
+    elif channels == 3 and images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    if images.shape[1] != image_size:
+        interpolation = cv2.INTER_AREA if images.shape[1] > image_size else cv2.INTER_LINEAR
+        resized = [cv2.resize(image, (image_size, image_size), interpolation=interpolation) for image in images]
+        images = np.stack(resized).reshape(len(images), image_size, image_size, channels)
+    return np.ascontiguousarray(images)
+
+
 def _fit_image(image, image_size, channels, crop):
     """uint8 (H, W, c) -> uint8 (S, S, channels): channel conversion, optional central crop, resize and crop."""
+    import tensorflow as tf
+
     if channels == 1 and image.shape[-1] == 3:
         image = tf.image.rgb_to_grayscale(image)
     elif channels == 3 and image.shape[-1] == 1:
@@ -80,11 +141,14 @@ def _fit_image(image, image_size, channels, crop):
 
 
 def _scale(image):
+    import tensorflow as tf
+
     return tf.cast(image, tf.float32) / 127.5 - 1.0
 
 
 def _from_tfds(tfds_name, split, data_dir):
     """Open a tensorflow-datasets split as a dataset of (uint8 image, label or -1)."""
+    import tensorflow as tf
     import tensorflow_datasets as tfds
 
     try:
@@ -160,38 +224,86 @@ def load_dataset(
     if arrays is not None:
         keep = subset_indices(len(arrays[0]), subset, seed)
         total = len(keep)
-        dataset = tf.data.Dataset.from_tensor_slices((arrays[0][keep], arrays[1][keep]))
+        stored = (fit_arrays(arrays[0][keep], image_size, channels), arrays[1][keep])
+
+        def read():
+            return stored
+
+        def examples():
+            import tensorflow as tf
+
+            return tf.data.Dataset.from_tensor_slices(stored)
     else:
-        dataset, full = _from_tfds(spec.tfds_name, split, data_dir)
+        tfds_examples, full = _from_tfds(spec.tfds_name, split, data_dir)
         keep = subset_indices(full, subset, seed)
         total = len(keep)
-        if subset is not None:
-            mask = np.zeros(full, bool)
-            mask[keep] = True
-            mask = tf.constant(mask)
-            dataset = (
-                dataset.enumerate().filter(lambda index, _: tf.gather(mask, index)).map(lambda _, example: example)
-            )
         source = f"tensorflow-datasets {spec.tfds_name} ({split})"
+
+        def examples():
+            import tensorflow as tf
+
+            dataset = tfds_examples
+            if subset is not None:
+                mask = np.zeros(full, bool)
+                mask[keep] = True
+                mask = tf.constant(mask)
+                dataset = dataset.enumerate().filter(lambda index, _: tf.gather(mask, index)).map(lambda _, ex: ex)
+            fit = functools.partial(_fit_image, image_size=image_size, channels=channels, crop=spec.crop)
+            return dataset.map(lambda image, label: (fit(image), label), tf.data.AUTOTUNE)
+
+        def read():
+            return _read_all(examples(), total)
+
     if batch_size > total and drop_remainder:
         raise UserError(f"--batch-size {batch_size} is larger than the data ({total} examples)")
 
-    autotune = tf.data.AUTOTUNE
-    decoded = dataset.map(lambda image, label: (_fit_image(image, image_size, channels, spec.crop), label), autotune)
+    def make_dataset():
+        # Decode/resize once, cache the uint8 result, then shuffle and scale every time the dataset is iterated.
+        import tensorflow as tf
 
-    def scaled(batches):
+        once = examples().cache()
+        if shuffle:
+            once = once.shuffle(min(total, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+        once = once.batch(batch_size, drop_remainder=drop_remainder)
         if labels:
-            return batches.map(lambda image, label: (_scale(image), label), autotune).prefetch(autotune)
-        return batches.map(lambda image, label: _scale(image), autotune).prefetch(autotune)
+            once = once.map(lambda image, label: (_scale(image), label), tf.data.AUTOTUNE)
+        else:
+            once = once.map(lambda image, label: _scale(image), tf.data.AUTOTUNE)
+        return once.prefetch(tf.data.AUTOTUNE)
 
-    def epochs(first_epoch=0):
-        stored = read_all(decoded, total)
-        return scaled(epoch_stream(*stored, first_epoch, seed, batch_size, drop_remainder, shuffle))
-
-    # Decode/resize once, cache the uint8 result, then shuffle and scale every time the dataset is iterated.
-    once = decoded.cache()
-    if shuffle:
-        once = once.shuffle(min(total, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
-    once = scaled(once.batch(batch_size, drop_remainder=drop_remainder))
     steps = total // batch_size if drop_remainder else math.ceil(total / batch_size)
-    return Data(once, total, image_size, channels, source, skipped, steps, epochs)
+    return Data(
+        total,
+        image_size,
+        channels,
+        source,
+        skipped,
+        steps,
+        batch_size,
+        seed,
+        shuffle,
+        drop_remainder,
+        labels,
+        read,
+        make_dataset,
+    )
+
+
+def _read_all(examples, total):
+    """Run a dataset of (uint8 image, int64 label) pairs once and keep every example in memory.
+
+    Returns:
+        (images (total, S, S, C) uint8, labels (total,) int64) NumPy arrays.
+    """
+    images = labels = None
+    count = 0
+    for batch_images, batch_labels in examples.batch(DECODE_BATCH).as_numpy_iterator():
+        if images is None:
+            images = np.empty((total, *batch_images.shape[1:]), np.uint8)
+            labels = np.empty((total,), np.int64)
+        images[count : count + len(batch_images)] = batch_images
+        labels[count : count + len(batch_labels)] = batch_labels
+        count += len(batch_images)
+    if count != total:
+        raise RuntimeError(f"expected {total} examples, read {count}")
+    return images, labels

@@ -2,39 +2,18 @@
 
 A resumed run must see the same batches as a run that was never interrupted. A `tf.data` shuffle buffer
 cannot give that: its order depends on how many epochs this process has already run. Here the decoded
-examples are held in one uint8 tensor (what an in-memory cache holds anyway) and each epoch is a
-stateless permutation of their indices, seeded with (seed, epoch).
+examples are held in one uint8 array (what an in-memory cache holds anyway) and each epoch is a
+permutation of their indices seeded with (seed, epoch). Plain NumPy: the stream works on every Keras
+backend, also where TensorFlow is not installed.
 """
 
+import itertools
+import queue
+import threading
+
 import numpy as np
-import tensorflow as tf
 
-LAST_EPOCH = 2**31  # the stream ends here: for practical purposes, never
-DECODE_BATCH = 1024  # examples decoded per step while the data is read into memory
-
-
-def read_all(examples, total):
-    """Run a dataset of (uint8 image, int64 label) pairs once and keep every example in memory.
-
-    Args:
-        examples: the decoded, resized, unbatched examples (not cached: the arrays are the cache).
-        total: how many examples it yields.
-
-    Returns:
-        (images (total, S, S, C) uint8 tensor, labels (total,) int64 tensor).
-    """
-    images = labels = None
-    count = 0
-    for batch_images, batch_labels in examples.batch(DECODE_BATCH).as_numpy_iterator():
-        if images is None:
-            images = np.empty((total, *batch_images.shape[1:]), np.uint8)
-            labels = np.empty((total,), np.int64)
-        images[count : count + len(batch_images)] = batch_images
-        labels[count : count + len(batch_labels)] = batch_labels
-        count += len(batch_images)
-    if count != total:
-        raise RuntimeError(f"expected {total} examples, read {count}")
-    return tf.constant(images), tf.constant(labels)
+PREFETCH = 4  # batches prepared ahead of the training step by a background thread
 
 
 def epoch_order(total, seed, epoch):
@@ -43,35 +22,74 @@ def epoch_order(total, seed, epoch):
     Args:
         total: number of examples.
         seed: the run's seed (any Python integer).
-        epoch: the 0-based epoch number (an int64 tensor or an integer).
+        epoch: the 0-based epoch number.
 
     Returns:
-        (total,) int64 tensor.
+        (total,) int64 array.
     """
-    seeds = tf.stack([tf.constant(seed % 2**63, tf.int64), tf.cast(epoch, tf.int64)])
-    return tf.random.experimental.stateless_shuffle(tf.range(total, dtype=tf.int64), seed=seeds)
+    return np.random.default_rng([seed % 2**64, int(epoch)]).permutation(total)
 
 
-def epoch_stream(images, labels, first_epoch, seed, batch_size, drop_remainder=True, shuffle=True):
-    """Endless batches of (images, labels), epoch `first_epoch` first; no batch spans two epochs.
+def epoch_batches(images, labels, first_epoch, seed, batch_size, drop_remainder=True, shuffle=True, with_labels=False):
+    """Endless batches, epoch `first_epoch` first; no batch spans two epochs.
 
     Args:
-        images: (N, S, S, C) uint8 tensor, from `read_all`.
-        labels: (N,) int64 tensor.
+        images: (N, S, S, C) uint8 array.
+        labels: (N,) int64 array.
         first_epoch: the 0-based number of the first epoch to yield.
         seed: the run's seed.
         batch_size: examples per batch.
         drop_remainder: leave out each epoch's last incomplete batch.
         shuffle: permute every epoch; else keep the stored order.
+        with_labels: yield (images, labels) instead of (images,).
 
-    Returns:
-        A `tf.data.Dataset` of (uint8 images, int64 labels) batches.
+    Yields:
+        (uint8 images (B, S, S, C),) tuples (Keras' `fit` takes tuples from generators), or (images, int64 labels).
     """
-    total = int(images.shape[0])
+    total = len(images)
+    stop = total - total % batch_size if drop_remainder else total
+    for epoch in itertools.count(first_epoch):
+        order = epoch_order(total, seed, epoch) if shuffle else np.arange(total)
+        for start in range(0, stop, batch_size):
+            index = order[start : start + batch_size]
+            yield (images[index], labels[index]) if with_labels else (images[index],)
 
-    def one_epoch(epoch):
-        order = epoch_order(total, seed, epoch) if shuffle else tf.range(total, dtype=tf.int64)
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=drop_remainder)
 
-    indices = tf.data.Dataset.range(first_epoch, LAST_EPOCH).flat_map(one_epoch)
-    return indices.map(lambda index: (tf.gather(images, index), tf.gather(labels, index)))
+def prefetch(batches, size=PREFETCH):
+    """Iterate `batches` in a background thread, `size` items ahead, in the same order.
+
+    Args:
+        batches: any iterator (an error raised by it is raised again here).
+        size: items held ready.
+
+    Yields:
+        The items of `batches`.
+    """
+    ready = queue.Queue(size)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for item in batches:
+                while not stop.is_set():
+                    try:
+                        ready.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ready.put(done)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            ready.put(exc)
+
+    worker = threading.Thread(target=produce, daemon=True, name="prefetch")
+    worker.start()
+    try:
+        while (item := ready.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()

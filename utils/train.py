@@ -1,23 +1,24 @@
 """Run a training job end to end: data, models, callbacks, fit, saved models; and resume one."""
 
+import contextlib
+import importlib.util
 import json
 import math
 import platform
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from utils.callbacks import Checkpoint, History, NonFiniteGuard, SampleGrid, read_history
 from utils.checkpoint import load_checkpoint
+from utils.config import load_config  # noqa: F401  (re-exported: callers read a run's config from here)
 from utils.data import load_dataset
 from utils.diagnostics import Diagnostics
 from utils.errors import UserError
 from utils.files import check_new_run, check_writable_dir, remove_temporaries, write_text
 from utils.folder import describe_skipped
-from utils.gan import DCGAN
+from utils.gan import DCGAN, data_parallel, make_deterministic
 from utils.models import ModelConfig, build_discriminator, build_generator
 from utils.samples import sample_latent
 from utils.saving import save_models
@@ -25,31 +26,57 @@ from utils.saving import save_models
 SAMPLE_GRID_SIZE = 64  # images in each per-epoch grid (8x8)
 
 
-def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0):
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="float32"):
     """Build G and D for a `ModelConfig` and wrap them in a compiled `DCGAN` with the paper's Adam.
+
+    Args:
+        model: a `ModelConfig`.
+        learning_rate, beta_1: Adam settings of both networks.
+        seed: seed of the trainer's noise.
+        precision: "float32", "mixed_bfloat16" or "mixed_float16" (with dynamic loss scaling); G's tanh
+            output and D's logit stay float32 in every case.
 
     Returns:
         The compiled `DCGAN`.
     """
-    gan = DCGAN(build_generator(model), build_discriminator(model), seed=seed)
-    gan.compile(
-        d_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
-        g_optimizer=keras.optimizers.Adam(learning_rate, beta_1=beta_1),
-    )
+    if precision not in PRECISIONS:
+        raise UserError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)  # layers take the policy when they are created
+    try:
+        gan = DCGAN(build_generator(model), build_discriminator(model), seed=seed)
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+    def adam():
+        optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
+        return keras.optimizers.LossScaleOptimizer(optimizer) if precision == "mixed_float16" else optimizer
+
+    gan.compile(d_optimizer=adam(), g_optimizer=adam())
     return gan
 
 
 def _versions():
-    import numpy
-    import tensorflow
-
-    return {
+    versions = {
         "python": platform.python_version(),
         "keras": keras.__version__,
-        "tensorflow": tensorflow.__version__,
-        "numpy": numpy.__version__,
+        "numpy": np.__version__,
         "backend": keras.backend.backend(),
     }
+    for module in ("tensorflow", "jax", "torch"):
+        if module == keras.backend.backend() or (module == "tensorflow" and _has("tensorflow")):
+            versions[module] = __import__(module).__version__
+    return versions
+
+
+def _has(module):
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a blocked or half-imported module
+        return False
 
 
 def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
@@ -57,7 +84,8 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
 
     Args:
         config: dict with "data" (load_dataset arguments), "model" (ModelConfig fields) and "training"
-            (epochs, batch_size, learning_rate, beta_1, seed, monitor and optionally deterministic).
+            (epochs, batch_size, learning_rate, beta_1, seed, monitor and optionally deterministic, precision,
+            data_parallel).
         out: the run folder.
         resume: continue from `out/checkpoints/last.npz` up to config["training"]["epochs"] epochs; a run
             folder with a config.json but no checkpoint yet (killed during its first epoch) starts at epoch 0.
@@ -86,7 +114,7 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
     training = config["training"]
     keras.utils.set_random_seed(training["seed"])
     if training.get("deterministic"):
-        tf.config.experimental.enable_op_determinism()
+        make_deterministic()
 
     data = load_dataset(batch_size=training["batch_size"], seed=training["seed"], **config["data"])
     model = ModelConfig(**config["model"])
@@ -98,52 +126,63 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
     skipped = describe_skipped(data.skipped)
     log(f"data: {data.num_examples} images from {data.source}" + (f" ({skipped})" if skipped else ""))
 
-    gan = build_trainer(model, training["learning_rate"], training["beta_1"], training["seed"])
-    fixed_noise = sample_latent(SAMPLE_GRID_SIZE, model.latent_dim, training["seed"])
-    start_epoch, best = 0, math.inf
-    if resume and has_checkpoint:
-        state = _load_last(gan, checkpoints)
-        start_epoch, fixed_noise, best = state["epoch"], state["fixed_noise"], float(state.get("best", math.inf))
-        for optimizer in (gan.d_optimizer, gan.g_optimizer):  # the config's rate, not the checkpoint's, applies
-            optimizer.learning_rate = training["learning_rate"]
-        log(f"resuming from epoch {start_epoch} of {training['epochs']}")
-    elif resume:
-        log(f"no checkpoint yet in {checkpoints}; starting from epoch 0 of {training['epochs']}")
-    config = {**config, "versions": _versions()}
-    write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
+    with contextlib.ExitStack() as stack:
+        if training.get("data_parallel"):
+            replicas = stack.enter_context(data_parallel())
+            if training["batch_size"] % replicas:
+                raise UserError(f"--batch-size {training['batch_size']} must be a multiple of the {replicas} devices")
+            log(
+                f"data-parallel over {replicas} devices: {training['batch_size'] // replicas} images per device and step"
+            )
+        gan = build_trainer(
+            model, training["learning_rate"], training["beta_1"], training["seed"], training.get("precision", "float32")
+        )
+        fixed_noise = sample_latent(SAMPLE_GRID_SIZE, model.latent_dim, training["seed"])
+        start_epoch, best = 0, math.inf
+        if resume and has_checkpoint:
+            state = _load_last(gan, checkpoints)
+            start_epoch, fixed_noise, best = state["epoch"], state["fixed_noise"], float(state.get("best", math.inf))
+            for optimizer in (gan.d_optimizer, gan.g_optimizer):  # the config's rate, not the checkpoint's, applies
+                optimizer.learning_rate = training["learning_rate"]
+            log(f"resuming from epoch {start_epoch} of {training['epochs']}")
+        elif resume:
+            log(f"no checkpoint yet in {checkpoints}; starting from epoch 0 of {training['epochs']}")
+        config = {**config, "versions": _versions()}
+        write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
 
-    guard = NonFiniteGuard()
-    earlier_rows = [row for row in read_history(out / "history.csv") if row["epoch"] <= start_epoch]
-    earlier_diversity = max((row["diversity"] for row in earlier_rows if "diversity" in row), default=None)
-    checkpoint = Checkpoint(checkpoints, fixed_noise, training.get("monitor", "g_loss"), best, start_epoch)
-    callbacks = [  # History before Checkpoint: see History
-        guard,
-        SampleGrid(fixed_noise, out / "samples", out / "progress.gif"),
-        Diagnostics(fixed_noise, log=log, reference_diversity=earlier_diversity),  # logs "diversity" for History
-        History(out / "history.csv", out / "loss.png", start_epoch),
-        checkpoint,
-        keras.callbacks.TensorBoard(out / "logs", write_graph=False),
-    ]
-    try:
-        history = gan.fit(
-            data.epochs(start_epoch),  # each epoch's order depends on (seed, epoch) only: resumes replay it
-            epochs=training["epochs"],
-            initial_epoch=start_epoch,
-            steps_per_epoch=data.steps_per_epoch,
-            callbacks=callbacks,
-            verbose=verbose,
-            shuffle=False,  # the pipeline shuffles itself
-        )
-    except KeyboardInterrupt:
-        # Keep the partly trained weights; the interrupted epoch is run again on resume.
-        checkpoint.save_now()
-        raise
-    if guard.failure:
-        raise UserError(
-            f"training diverged: NaN/Inf loss at {guard.failure}; stopped and {_kept(checkpoints)}; "
-            "resume with a lower --learning-rate to go on"
-        )
-    save_models(gan, out)
+        guard = NonFiniteGuard()
+        earlier_rows = [row for row in read_history(out / "history.csv") if row["epoch"] <= start_epoch]
+        earlier_diversity = max((row["diversity"] for row in earlier_rows if "diversity" in row), default=None)
+        checkpoint = Checkpoint(checkpoints, fixed_noise, training.get("monitor", "g_loss"), best, start_epoch)
+        callbacks = [  # History before Checkpoint: see History
+            guard,
+            SampleGrid(fixed_noise, out / "samples", out / "progress.gif"),
+            Diagnostics(fixed_noise, log=log, reference_diversity=earlier_diversity),  # logs "diversity" for History
+            History(out / "history.csv", out / "loss.png", start_epoch),
+            checkpoint,
+        ]
+        if _has("tensorflow"):  # TensorBoard's writer is TensorFlow's (not installed on every JAX/PyTorch machine)
+            callbacks.append(keras.callbacks.TensorBoard(out / "logs", write_graph=False))
+        try:
+            history = gan.fit(
+                data.epochs(start_epoch),  # each epoch's order depends on (seed, epoch) only: resumes replay it
+                epochs=training["epochs"],
+                initial_epoch=start_epoch,
+                steps_per_epoch=data.steps_per_epoch,
+                callbacks=callbacks,
+                verbose=verbose,
+                shuffle=False,  # the pipeline shuffles itself
+            )
+        except KeyboardInterrupt:
+            # Keep the partly trained weights; the interrupted epoch is run again on resume.
+            checkpoint.save_now()
+            raise
+        if guard.failure:
+            raise UserError(
+                f"training diverged: NaN/Inf loss at {guard.failure}; stopped and {_kept(checkpoints)}; "
+                "resume with a lower --learning-rate to go on"
+            )
+        save_models(gan, out)
     log(f"done: models, samples/, progress.gif, loss.png and history.csv are in {out}")
     return gan, history
 
@@ -168,12 +207,3 @@ def _kept(checkpoints):
         except (OSError, ValueError, KeyError):
             pass
     return "kept " + " and ".join(kept) if kept else "no checkpoint had been written yet"
-
-
-def load_config(out):
-    """Read `out/config.json`; UserError when it is missing or broken."""
-    path = Path(out) / "config.json"
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise UserError(f"cannot read run configuration {path}: {exc}") from None

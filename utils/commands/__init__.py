@@ -6,6 +6,7 @@ models as `--generator FILE` / `--discriminator FILE`, data as `--dataset NAME [
 figure to `--out PATH` (PNG) and prints, last, one JSON line with its numbers (`print_result`).
 """
 
+import argparse
 import importlib
 import json
 import math
@@ -16,6 +17,17 @@ from utils.files import check_writable_dir
 
 # Modules under utils/commands/, in the order `dcgan.py --help` lists them.
 MODULES = ("interpolate", "arithmetic", "explain", "fid", "classifier", "forget", "features", "neighbours")
+
+
+def positive_int(text):
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
+    return value
 
 
 def register_all(commands):

@@ -1,20 +1,11 @@
 """`dcgan.py arithmetic`: A - B + C on concept vectors of z, concepts picked by index or by a classifier."""
 
-import argparse
-
-from utils.commands import add_generator_flag, add_out_flag, check_out_file, print_result
+from utils.commands import add_generator_flag, add_out_flag, check_out_file, positive_int, print_result
 from utils.errors import UserError
 
 CONCEPTS = ("a", "b", "c")
 MIN_SAMPLES = 3  # the paper averages z over three samples per concept
 CLASSIFIER_RANGES = {"signed": (-1.0, 1.0), "unit": (0.0, 1.0), "uint8": (0.0, 255.0)}
-
-
-def _count(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
 
 
 def register(commands):
@@ -29,9 +20,11 @@ def register(commands):
         "with uniform noise. Without concepts, --out gets the numbered candidate grid to pick indices from.",
     )
     add_generator_flag(parser)
-    parser.add_argument("--candidates", type=_count, default=64, help="candidate images to pick from (default 64)")
+    parser.add_argument(
+        "--candidates", type=positive_int, default=64, help="candidate images to pick from (default 64)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="seed of the candidates and of the noise (default 0)")
-    parser.add_argument("--latent-dim", type=_count, help="fail unless the generator takes this latent size")
+    parser.add_argument("--latent-dim", type=positive_int, help="fail unless the generator takes this latent size")
     for name in CONCEPTS:
         group = parser.add_mutually_exclusive_group()
         group.add_argument(f"--{name}", help=f"concept {name.upper()}: 3 or more candidate indices, e.g. 3,17,42")

@@ -1,20 +1,12 @@
 """`dcgan.py classifier`: train the offline FID/KID feature extractor on a labelled dataset's training split."""
 
-import argparse
 import time
 from pathlib import Path
 
-from utils.commands import add_data_flags, check_out_file, print_result
+from utils.commands import add_data_flags, check_out_file, positive_int, print_result
 from utils.errors import UserError
 
 MODEL_SUFFIXES = (".keras", ".h5")
-
-
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
 
 
 def register(commands):
@@ -28,9 +20,9 @@ def register(commands):
     )
     add_data_flags(parser)
     parser.add_argument("--out", required=True, help="model file to write (.keras or .h5)")
-    parser.add_argument("--epochs", type=_positive, default=4, help="passes over the training split (default 4)")
-    parser.add_argument("--batch-size", type=_positive, default=128, help="images per step (default 128)")
-    parser.add_argument("--subset", type=_positive, help="train on this many examples, chosen with --seed")
+    parser.add_argument("--epochs", type=positive_int, default=4, help="passes over the training split (default 4)")
+    parser.add_argument("--batch-size", type=positive_int, default=128, help="images per step (default 128)")
+    parser.add_argument("--subset", type=positive_int, help="train on this many examples, chosen with --seed")
     parser.add_argument("--seed", type=int, default=0, help="seed of weights, subset and shuffling (default 0)")
     parser.set_defaults(func=run)
 

@@ -1,20 +1,12 @@
 """`dcgan.py features`: classify with D's pooled conv features, against raw pixels and an untrained D (paper 5.1)."""
 
-import argparse
 import time
 from pathlib import Path
 
-from utils.commands import add_data_flags, add_discriminator_flag, check_out_file, print_result
+from utils.commands import add_data_flags, add_discriminator_flag, check_out_file, positive_int, print_result
 from utils.errors import UserError
 
 TITLES = {"d_features": "D features (trained)", "raw_pixels": "raw pixels", "random_d": "random D (untrained)"}
-
-
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
 
 
 def register(commands):
@@ -31,15 +23,15 @@ def register(commands):
     add_data_flags(parser)
     parser.add_argument(
         "--labels-per-class",
-        type=_positive,
+        type=positive_int,
         help="train on this many labelled examples per class, drawn at random (paper's SVHN: 100); default: all",
     )
     parser.add_argument(
         "--draws",
-        type=_positive,
+        type=positive_int,
         help="seeded random label draws to average (default 5 with --labels-per-class, else 1)",
     )
-    parser.add_argument("--train-subset", type=_positive, help="use only this many training examples (for speed)")
+    parser.add_argument("--train-subset", type=positive_int, help="use only this many training examples (for speed)")
     parser.add_argument(
         "--seed", type=int, default=0, help="seed of subsets, splits, draws and the random D (default 0)"
     )

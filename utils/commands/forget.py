@@ -1,19 +1,11 @@
 """`dcgan.py forget`: find the filters that draw a region (logistic regression) and draw again without them."""
 
-import argparse
 from pathlib import Path
 
-from utils.commands import add_generator_flag, add_out_flag, check_out_file, print_result
+from utils.commands import add_generator_flag, add_out_flag, check_out_file, positive_int, print_result
 from utils.errors import UserError
 
 SHOWN = 32  # samples in each panel of the figure (4 rows of 8)
-
-
-def _count(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
 
 
 def register(commands):
@@ -35,13 +27,13 @@ def register(commands):
     regions.add_argument("--masks", help=".npy of N x S x S booleans: the region of each generated sample")
     regions.add_argument("--rule", help="bright:T or box:TOP,LEFT,BOTTOM,RIGHT (see above)")
     choice = parser.add_mutually_exclusive_group()
-    choice.add_argument("--top-k", type=_count, help="drop the K filters with the largest positive weights")
+    choice.add_argument("--top-k", type=positive_int, help="drop the K filters with the largest positive weights")
     choice.add_argument(
         "--threshold", type=float, help="drop every filter with a weight above this (default 0, as the paper)"
     )
-    parser.add_argument("--n", type=_count, default=256, help="number of samples (default 256)")
+    parser.add_argument("--n", type=positive_int, default=256, help="number of samples (default 256)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
-    parser.add_argument("--latent-dim", type=_count, help="fail unless the generator takes this latent size")
+    parser.add_argument("--latent-dim", type=positive_int, help="fail unless the generator takes this latent size")
     add_out_flag(parser, "regions, before and after grids")
     parser.set_defaults(func=run)
 

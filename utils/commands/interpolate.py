@@ -1,18 +1,9 @@
 """`dcgan.py interpolate`: a grid of latent walks and how evenly its frames change."""
 
-import argparse
-
-from utils.commands import add_generator_flag, add_out_flag, check_out_file, print_result
+from utils.commands import add_generator_flag, add_out_flag, check_out_file, positive_int, print_result
 from utils.errors import UserError
 
 METHODS = ("linear", "slerp")
-
-
-def _count(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
 
 
 def register(commands):
@@ -30,11 +21,13 @@ def register(commands):
     parser.add_argument(
         "--discriminator", help="saved discriminator (.keras or .h5): also measure smoothness in its features"
     )
-    parser.add_argument("--rows", type=_count, default=4, help="number of walks (default 4)")
-    parser.add_argument("--steps", type=_count, default=10, help="frames per walk, endpoints included (default 10)")
+    parser.add_argument("--rows", type=positive_int, default=4, help="number of walks (default 4)")
+    parser.add_argument(
+        "--steps", type=positive_int, default=10, help="frames per walk, endpoints included (default 10)"
+    )
     parser.add_argument("--method", choices=METHODS, default="linear", help="linear or slerp (default linear)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the walks' endpoints (default 0)")
-    parser.add_argument("--latent-dim", type=_count, help="fail unless the generator takes this latent size")
+    parser.add_argument("--latent-dim", type=positive_int, help="fail unless the generator takes this latent size")
     add_out_flag(parser, "grid of walks")
     parser.set_defaults(func=run)
 

@@ -1,6 +1,5 @@
 """`dcgan.py neighbours`: nearest training images of generated samples, and a memorization verdict."""
 
-import argparse
 import time
 from pathlib import Path
 
@@ -10,16 +9,10 @@ from utils.commands import (
     add_generator_flag,
     add_out_flag,
     check_out_file,
+    positive_int,
     print_result,
 )
 from utils.errors import UserError
-
-
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, not {text}")
-    return value
 
 
 def register(commands):
@@ -35,10 +28,12 @@ def register(commands):
     add_generator_flag(parser)
     add_discriminator_flag(parser, required=False)
     add_data_flags(parser)
-    parser.add_argument("--n", type=_positive, default=1000, help="generated samples (and test images) (default 1000)")
-    parser.add_argument("--k", type=_positive, default=5, help="nearest training images shown per row (default 5)")
-    parser.add_argument("--rows", type=_positive, default=8, help="generated samples shown in the grid (default 8)")
-    parser.add_argument("--train-subset", type=_positive, help="search only this many training images (for speed)")
+    parser.add_argument(
+        "--n", type=positive_int, default=1000, help="generated samples (and test images) (default 1000)"
+    )
+    parser.add_argument("--k", type=positive_int, default=5, help="nearest training images shown per row (default 5)")
+    parser.add_argument("--rows", type=positive_int, default=8, help="generated samples shown in the grid (default 8)")
+    parser.add_argument("--train-subset", type=positive_int, help="search only this many training images (for speed)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the noise and of the subsets (default 0)")
     add_out_flag(parser, "grid of nearest neighbours")
     parser.set_defaults(func=run)

@@ -1,0 +1,64 @@
+"""Run by tests/test_data_parallel.py in a fresh process: train on 2 CPU devices, then report what it saw.
+
+Usage: python tests/data_parallel_run.py BACKEND OUT [--single]. Prints one JSON line.
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+backend, out = sys.argv[1], Path(sys.argv[2])
+single = "--single" in sys.argv
+os.environ["KERAS_BACKEND"] = backend
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"  # JAX: two CPU devices
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+if backend == "tensorflow":
+    import tensorflow as tf
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+import numpy as np  # noqa: E402
+
+from utils.gan import data_parallel  # noqa: E402
+from utils.train import build_trainer, train  # noqa: E402
+
+model = {"image_size": 28, "channels": 1, "latent_dim": 8, "g_width": 8, "d_width": 8, "kernel_size": 3}
+config = {
+    "data": {"name": "fashion_mnist", "data_dir": None, "subset": 128, "image_size": 28, "channels": 1},
+    "model": model,
+    "training": {"epochs": 1, "batch_size": 32, "learning_rate": 2e-4, "beta_1": 0.5, "seed": 0},
+    "command": "test",
+}
+config["training"]["data_parallel"] = not single
+gan, history = train(config, out, verbose=0, log=lambda *_: None)
+result = {"history": history.history, "devices": 1}
+if not single:
+    with data_parallel() as replicas:
+        result["devices"] = replicas
+        from utils.config import ModelConfig
+
+        fresh = build_trainer(ModelConfig(**model))
+        if backend == "tensorflow":
+            strategy = tf.distribute.get_strategy()
+            noise = strategy.run(fresh.sample_latent, args=(4,))
+            per_replica = [np.asarray(z) for z in strategy.experimental_local_results(noise)]
+            result["noise_differs"] = bool(not np.allclose(per_replica[0], per_replica[1]))
+            result["weights_in_sync"] = all(
+                all(np.array_equal(np.asarray(copies[0]), np.asarray(copy)) for copy in copies)
+                for copies in (v.value.values for v in gan.trainable_variables)
+            )
+        else:
+            import jax
+
+            z = fresh.sample_latent(8)
+            result["noise_differs"] = bool(not np.allclose(np.asarray(z)[:4], np.asarray(z)[4:]))
+            result["weights_in_sync"] = all(
+                len(v.value.sharding.device_set) == 2 and v.value.sharding.is_fully_replicated
+                for v in gan.trainable_variables
+            )
+            result["jax_devices"] = len(jax.devices())
+print(json.dumps(result))

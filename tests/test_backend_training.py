@@ -1,0 +1,132 @@
+"""Core training tests that hold on every Keras backend.
+
+`make test` runs this file once more under KERAS_BACKEND=jax and, when PyTorch is installed, under torch
+(the backend is fixed per process). Only Keras and NumPy are used here.
+"""
+
+import copy
+import dataclasses
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from tests.conftest import FASHION_MNIST_DIR
+from utils.checkpoint import load_checkpoint
+from utils.epochs import epoch_batches
+from utils.train import build_trainer, train
+
+BATCH = 16
+
+
+def uint8_images(count=64, seed=0):
+    return np.random.default_rng(seed).integers(0, 256, (count, 28, 28, 1), dtype=np.uint8)
+
+
+def batches(images):
+    """Endless (uint8 images,) batches in a fixed order, as `Data.epochs` yields them."""
+    return epoch_batches(images, np.zeros(len(images), np.int64), 0, 0, BATCH, shuffle=False)
+
+
+def values(variables):
+    return [np.array(keras.ops.convert_to_numpy(variable), dtype=np.float32) for variable in variables]
+
+
+def test_the_backends_own_training_step_is_used():
+    from utils.gan import DCGAN
+
+    assert DCGAN.__module__ == f"utils.steps.{keras.backend.backend()}"
+
+
+def test_fit_trains_both_networks(tiny_model):
+    keras.utils.set_random_seed(0)
+    gan = build_trainer(tiny_model)
+    g_before, d_before = values(gan.generator.trainable_variables), values(gan.discriminator.trainable_variables)
+
+    history = gan.fit(batches(uint8_images()), steps_per_epoch=3, epochs=1, verbose=0)
+
+    for before, variables in (
+        (g_before, gan.generator.trainable_variables),
+        (d_before, gan.discriminator.trainable_variables),
+    ):
+        assert all(not np.array_equal(old, new) for old, new in zip(before, values(variables), strict=True))
+    logs = {key: value[-1] for key, value in history.history.items()}
+    assert set(logs) == {"d_loss", "g_loss", "d_real", "d_fake"}
+    assert all(math.isfinite(value) for value in logs.values()), logs
+    assert 0 <= logs["d_real"] <= 1 and 0 <= logs["d_fake"] <= 1
+    # Losses are true values: a fresh D scores everything near 0.5, so d_loss is near 2 log 2, not halved.
+    assert 0.5 < logs["d_loss"] < 3.0
+    assert int(gan.d_optimizer.iterations) == 3 and int(gan.g_optimizer.iterations) == 3
+
+
+def test_uint8_batches_train_exactly_like_scaled_floats(tiny_model):
+    images = uint8_images(32, seed=1)
+    results = []
+    for data in (images, (images.astype(np.float32) / 127.5 - 1.0)):
+        keras.utils.set_random_seed(0)
+        gan = build_trainer(tiny_model, seed=2)
+        gan.fit(batches(data), steps_per_epoch=2, epochs=1, verbose=0)
+        results.append(values(gan.trainable_variables))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_mixed_precision_keeps_outputs_in_float32(tiny_model, precision):
+    keras.utils.set_random_seed(0)
+    gan = build_trainer(tiny_model, precision=precision)
+    compute = precision.removeprefix("mixed_")
+    assert gan.generator.get_layer("up1").compute_dtype == compute
+    assert gan.generator.get_layer("tanh").compute_dtype == "float32"
+    assert gan.discriminator.get_layer("logit").compute_dtype == "float32"
+    assert all(v.dtype == "float32" for v in gan.trainable_variables), "weights stay float32"
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "mixed_float16")
+    assert keras.config.dtype_policy().name == "float32", "the global policy is restored after building"
+
+    history = gan.fit(batches(uint8_images()), steps_per_epoch=2, epochs=1, verbose=0)
+
+    assert all(math.isfinite(values[-1]) for values in history.history.values())
+    z = keras.random.normal((2, tiny_model.latent_dim))
+    assert keras.backend.standardize_dtype(gan.generator(z).dtype) == "float32"
+
+
+@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="needs Debian's Fashion-MNIST IDX files")
+def test_resumed_run_equals_an_uninterrupted_one(tiny_model, tmp_path):
+    config = {
+        "data": {"name": "fashion_mnist", "data_dir": None, "subset": 96, "image_size": 28, "channels": 1},
+        "model": dataclasses.asdict(tiny_model),
+        "training": {"epochs": 2, "batch_size": BATCH, "learning_rate": 2e-4, "beta_1": 0.5, "seed": 0},
+        "command": "test",
+    }
+    quiet = {"verbose": 0, "log": lambda *_: None}
+    train(copy.deepcopy(config), tmp_path / "straight", **quiet)
+    first = copy.deepcopy(config)
+    first["training"]["epochs"] = 1
+    train(first, tmp_path / "resumed", **quiet)
+    train(copy.deepcopy(config), tmp_path / "resumed", resume=True, **quiet)
+
+    saved = [np.load(tmp_path / run / "checkpoints" / "last.npz") for run in ("straight", "resumed")]
+    assert int(saved[0]["epoch"]) == int(saved[1]["epoch"]) == 2
+    keys = sorted(saved[0].files)
+    assert keys == sorted(saved[1].files)
+    for key in keys:  # weights, both optimizers and the noise generators
+        np.testing.assert_allclose(saved[1][key], saved[0][key], rtol=1e-5, atol=1e-6, err_msg=key)
+    gan = build_trainer(tiny_model)
+    assert load_checkpoint(gan, tmp_path / "resumed" / "checkpoints" / "last.npz")["epoch"] == 2
+
+
+def test_generator_stream_is_consumed_in_order(tiny_model):
+    """fit() takes the batches in the order the stream gives them, one per step (none skipped or repeated)."""
+    seen = []
+
+    def recording(stream):
+        for batch in stream:
+            seen.append(int(batch[0][0, 0, 0, 0]))
+            yield batch
+
+    images = np.repeat(np.arange(8, dtype=np.uint8), BATCH)[:, None, None, None] * np.ones((1, 28, 28, 1), np.uint8)
+    keras.utils.set_random_seed(0)
+    gan = build_trainer(tiny_model)
+    gan.fit(recording(batches(images)), steps_per_epoch=4, epochs=1, verbose=0)
+    assert seen[:4] == [0, 1, 2, 3]

@@ -1,0 +1,1 @@
+"""One module per Keras backend, each holding the DCGAN trainer's gradient steps for that backend."""

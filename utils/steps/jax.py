@@ -1,0 +1,173 @@
+"""JAX: the whole step as a pure function of the model's state, which Keras's JAX `fit` compiles with `jax.jit`.
+
+Keras's JAX trainer passes the state as four lists of values (trainable, non-trainable, optimizer and metric
+variables) and expects one `model.optimizer`; `OptimizerPair` presents D's and G's optimizers as that one.
+"""
+
+import contextlib
+import os
+
+import jax
+import keras
+from keras import ops
+
+from utils.gan_base import DCGANBase
+from utils.losses import discriminator_loss, generator_loss
+
+
+def make_deterministic():
+    """Ask XLA for deterministic GPU kernels; it takes effect only if no JAX computation has run yet (CPUs are)."""
+    flag = "--xla_gpu_deterministic_ops=true"
+    if flag not in os.environ.get("XLA_FLAGS", ""):
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {flag}".strip()
+
+
+@contextlib.contextmanager
+def data_parallel():
+    """Train with `keras.distribution.DataParallel` over every device JAX sees (several machines: call
+    `keras.distribution.initialize()` first). Batches are split across devices; weights are replicated.
+
+    Yields:
+        The number of devices.
+    """
+    devices = keras.distribution.list_devices()
+    with keras.distribution.DataParallel(devices=devices).scope():
+        yield len(devices)
+
+
+class OptimizerPair:
+    """D's and G's optimizers seen as the single `model.optimizer` whose variables Keras's JAX `fit` carries."""
+
+    built = True
+
+    def __init__(self, d_optimizer, g_optimizer):
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+
+    @property
+    def variables(self):
+        return self.d_optimizer.variables + self.g_optimizer.variables
+
+
+class State:
+    """The values of a model's variables during one stateless step, looked up and replaced by variable."""
+
+    def __init__(self, model, state):
+        self.groups = (
+            model.trainable_variables,
+            model.non_trainable_variables,
+            model.optimizer.variables,
+            model.metrics_variables,
+        )
+        self.values = {}
+        for group, values in zip(self.groups, state, strict=True):
+            self.set(group, values)
+
+    def get(self, variables):
+        return [self.values[id(variable)] for variable in variables]
+
+    def set(self, variables, values):
+        self.values.update(zip(map(id, variables), values, strict=True))
+
+    def scope(self, variables):
+        """A `keras.StatelessScope` in which `variables` read (and write) their values here."""
+        return keras.StatelessScope(state_mapping=list(zip(variables, self.get(variables), strict=True)))
+
+    def state(self):
+        return tuple(self.get(group) for group in self.groups)
+
+
+def _scaled(optimizer, state, loss):
+    """`optimizer.scale_loss(loss)` with the optimizer's variables (a loss scale, under mixed_float16) from `state`."""
+    with state.scope(optimizer.variables):
+        return optimizer.scale_loss(loss)
+
+
+def _apply(optimizer, state, gradients, variables):
+    """One optimizer update of `variables` in `state`."""
+    new_values, new_optimizer_values = optimizer.stateless_apply(
+        state.get(optimizer.variables), gradients, state.get(variables)
+    )
+    state.set(variables, new_values)
+    state.set(optimizer.variables, new_optimizer_values)
+
+
+class DCGAN(DCGANBase):
+    __doc__ = DCGANBase.__doc__
+
+    def compile(self, d_optimizer, g_optimizer, **kwargs):
+        super().compile(d_optimizer, g_optimizer, **kwargs)
+        self.optimizer = OptimizerPair(d_optimizer, g_optimizer)
+
+    def _noise(self, state, batch_size):
+        """z from the seed generator's state in `state` (which it advances)."""
+        seed_variable = self.seed_generator.state
+        with state.scope([seed_variable]) as scope:
+            z = self.sample_latent(batch_size)
+        state.set([seed_variable], [scope.get_current_value(seed_variable)])
+        return z
+
+    def d_update(self, state, real_images):
+        """One update of D in `state`. Returns (d_loss, mean D(x), mean D(G(z)))."""
+        generator, discriminator = self.generator, self.discriminator
+        fake_images, g_non_trainable = generator.stateless_call(
+            state.get(generator.trainable_variables),
+            state.get(generator.non_trainable_variables),
+            self._noise(state, ops.shape(real_images)[0]),
+            training=True,
+        )
+        state.set(generator.non_trainable_variables, g_non_trainable)
+
+        def loss_fn(trainable, non_trainable):
+            real_logits, non_trainable = discriminator.stateless_call(
+                trainable, non_trainable, real_images, training=True
+            )
+            fake_logits, non_trainable = discriminator.stateless_call(
+                trainable, non_trainable, fake_images, training=True
+            )
+            d_loss = discriminator_loss(real_logits, fake_logits)
+            return _scaled(self.d_optimizer, state, d_loss), (d_loss, non_trainable, real_logits, fake_logits)
+
+        gradients, (d_loss, non_trainable, real_logits, fake_logits) = jax.grad(loss_fn, has_aux=True)(
+            state.get(discriminator.trainable_variables), state.get(discriminator.non_trainable_variables)
+        )
+        state.set(discriminator.non_trainable_variables, non_trainable)
+        _apply(self.d_optimizer, state, gradients, discriminator.trainable_variables)
+        return d_loss, ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits))
+
+    def g_update(self, state, batch_size):
+        """One update of G through the (fixed) current D in `state`. Returns g_loss."""
+        generator, discriminator = self.generator, self.discriminator
+        z = self._noise(state, batch_size)
+        d_trainable = state.get(discriminator.trainable_variables)
+
+        def loss_fn(trainable, g_non_trainable, d_non_trainable):
+            fake_images, g_non_trainable = generator.stateless_call(trainable, g_non_trainable, z, training=True)
+            fake_logits, d_non_trainable = discriminator.stateless_call(
+                d_trainable, d_non_trainable, fake_images, training=True
+            )
+            g_loss = generator_loss(fake_logits)
+            return _scaled(self.g_optimizer, state, g_loss), (g_loss, g_non_trainable, d_non_trainable)
+
+        gradients, (g_loss, g_non_trainable, d_non_trainable) = jax.grad(loss_fn, has_aux=True)(
+            state.get(generator.trainable_variables),
+            state.get(generator.non_trainable_variables),
+            state.get(discriminator.non_trainable_variables),
+        )
+        state.set(generator.non_trainable_variables, g_non_trainable)
+        state.set(discriminator.non_trainable_variables, d_non_trainable)
+        _apply(self.g_optimizer, state, gradients, generator.trainable_variables)
+        return g_loss
+
+    def train_step(self, state, data):
+        state = State(self, state)
+        real_images = self.real_images(data)
+        # 1. Update D: real images -> 1, generated images -> 0.
+        d_loss, d_real, d_fake = self.d_update(state, real_images)
+        # 2. Update G: make the updated D call fresh generated images real.
+        g_loss = self.g_update(state, ops.shape(real_images)[0])
+        # 3. Track running means, with the metric variables taken from and put back into the state.
+        with state.scope(self.metrics_variables) as scope:
+            logs = self.track(d_loss, g_loss, d_real, d_fake)
+        state.set(self.metrics_variables, [scope.get_current_value(v) for v in self.metrics_variables])
+        return logs, state.state()

@@ -1,0 +1,84 @@
+"""TensorFlow: gradients by `tf.GradientTape`; also right under `tf.distribute` strategies."""
+
+import contextlib
+import os
+
+import tensorflow as tf
+from keras import ops
+
+from utils.gan_base import DCGANBase
+from utils.losses import discriminator_loss, generator_loss
+
+REPLICA_SEED_STRIDE = 65_536  # replica r draws its noise with the seed (s + r * stride, step)
+
+
+def make_deterministic():
+    """Make TensorFlow's ops deterministic (same seed, same weights; slower on GPUs)."""
+    tf.config.experimental.enable_op_determinism()
+
+
+@contextlib.contextmanager
+def data_parallel():
+    """Build and train inside a `tf.distribute` strategy: every local GPU (else every logical CPU) mirrored, or
+    `MultiWorkerMirroredStrategy` when TF_CONFIG describes a cluster of machines.
+
+    Yields:
+        The number of replicas.
+    """
+    if "TF_CONFIG" in os.environ:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        strategy = tf.distribute.MirroredStrategy([device.name for device in devices])
+    with strategy.scope():
+        yield strategy.num_replicas_in_sync
+
+
+def _replica():
+    """(this replica's index, number of replicas) in a tf.distribute step; (0, 1) outside one."""
+    context = tf.distribute.get_replica_context()
+    if context is None:
+        return 0, 1
+    return context.replica_id_in_sync_group, context.num_replicas_in_sync
+
+
+class DCGAN(DCGANBase):
+    __doc__ = DCGANBase.__doc__
+
+    def sample_latent(self, batch_size):
+        """Draw z ~ N(0, 1); under tf.distribute each replica gets its own noise (a SeedGenerator alone repeats it)."""
+        replica, _ = _replica()
+        seed = self.seed_generator.next()
+        seed = seed + ops.cast(ops.stack([replica * REPLICA_SEED_STRIDE, 0]), seed.dtype)
+        return tf.random.stateless_normal((batch_size, self.latent_dim), seed=ops.cast(seed, "int64"))
+
+    def d_step(self, real_images):
+        """One update of D on a batch of real images and as many generated ones.
+
+        Returns:
+            (d_loss, mean D(x), mean D(G(z))) of this replica's batch.
+        """
+        fake_images = self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator(real_images, training=True)
+            fake_logits = self.discriminator(fake_images, training=True)
+            d_loss = discriminator_loss(real_logits, fake_logits)
+            # Replicas' gradients are summed: divide so the update follows the global batch's mean loss.
+            scaled_loss = self.d_optimizer.scale_loss(d_loss / _replica()[1])
+        gradients = tape.gradient(scaled_loss, self.discriminator.trainable_variables)
+        self.d_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables, strict=True))
+        return d_loss, ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits))
+
+    def g_step(self, batch_size):
+        """One update of G through the (fixed) current D.
+
+        Returns:
+            g_loss of this replica's batch.
+        """
+        z = self.sample_latent(batch_size)
+        with tf.GradientTape() as tape:
+            g_loss = generator_loss(self.discriminator(self.generator(z, training=True), training=True))
+            scaled_loss = self.g_optimizer.scale_loss(g_loss / _replica()[1])
+        gradients = tape.gradient(scaled_loss, self.generator.trainable_variables)
+        self.g_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables, strict=True))
+        return g_loss

@@ -1,0 +1,65 @@
+"""PyTorch: gradients by autograd (`backward()`), applied with the Keras optimizers."""
+
+import os
+
+import torch
+from keras import ops
+
+from utils.errors import UserError
+from utils.gan_base import DCGANBase
+from utils.losses import discriminator_loss, generator_loss
+
+
+def make_deterministic():
+    """Make PyTorch pick deterministic kernels (same seed, same weights; slower on GPUs)."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+
+
+def data_parallel():
+    """Not available: Keras' PyTorch backend has no data-parallel trainer (use --backend tensorflow or jax)."""
+    raise UserError(
+        "--data-parallel needs --backend tensorflow or jax; Keras' PyTorch backend has no data-parallel fit"
+    )
+
+
+def _gradients(variables):
+    return [variable.value.grad for variable in variables]
+
+
+class DCGAN(DCGANBase):
+    __doc__ = DCGANBase.__doc__
+
+    def d_step(self, real_images):
+        """One update of D on a batch of real images and as many generated ones.
+
+        Returns:
+            (d_loss, mean D(x), mean D(G(z))).
+        """
+        with torch.no_grad():
+            fake_images = self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True)
+        self.zero_grad()
+        real_logits = self.discriminator(real_images, training=True)
+        fake_logits = self.discriminator(fake_images, training=True)
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        self.d_optimizer.scale_loss(d_loss).backward()
+        with torch.no_grad():
+            self.d_optimizer.apply(
+                _gradients(self.discriminator.trainable_weights), self.discriminator.trainable_weights
+            )
+        return d_loss.detach(), ops.mean(ops.sigmoid(real_logits.detach())), ops.mean(ops.sigmoid(fake_logits.detach()))
+
+    def g_step(self, batch_size):
+        """One update of G through the (fixed) current D.
+
+        Returns:
+            g_loss.
+        """
+        self.zero_grad()
+        fake_images = self.generator(self.sample_latent(batch_size), training=True)
+        g_loss = generator_loss(self.discriminator(fake_images, training=True))
+        self.g_optimizer.scale_loss(g_loss).backward()
+        with torch.no_grad():
+            self.g_optimizer.apply(_gradients(self.generator.trainable_weights), self.generator.trainable_weights)
+        return g_loss.detach()
