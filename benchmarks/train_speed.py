@@ -1,10 +1,14 @@
-"""Training speed of the toolkit's trainer against a hand-written `tf.function` loop, in one invocation.
+"""Training speed of the toolkit's trainer on any Keras backend; on TensorFlow also against a hand-written loop.
 
-Both train the same architecture on the same on-device batch (no input pipeline), with the same step:
-one D update on real + generated images, one G update on fresh noise, Adam(2e-4, 0.5), BCE on logits.
-Prints one JSON line: images_per_s (the toolkit's `fit`), reference_images_per_s and their ratio.
+The toolkit's `DCGAN.fit` trains on one batch of random images already on the device (no input pipeline;
+`--input` times the real ones), with the step of the paper: one D update on real + generated images, one G
+update on fresh noise, Adam(2e-4, 0.5), BCE on logits. On TensorFlow the same models also run in a
+hand-written `tf.function` loop in the same invocation (the TensorFlow DCGAN tutorial's loop), alternating
+measurements. Prints one JSON line: images_per_s, and on TensorFlow reference_images_per_s and ratio.
 
     python benchmarks/train_speed.py --backend tensorflow --image-size 28 --batch-size 128 --steps 30
+    python benchmarks/train_speed.py --backend jax --architecture reference --precision mixed_bfloat16 --batch-size 1024
+    python benchmarks/train_speed.py --backend jax --input fashion_mnist --image-size 28 --batch-size 1024
 """
 
 import argparse
@@ -20,16 +24,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="tensorflow", choices=["tensorflow"], help="Keras backend")
+    parser.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax", "torch"], help="Keras backend")
+    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--channels", type=int, help="default: 1 for 28-pixel images, else 3")
-    parser.add_argument("--architecture", default="paper")
+    parser.add_argument("--architecture", default="reference")
     parser.add_argument("--g-width", type=int)
     parser.add_argument("--d-width", type=int)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before measuring (tracing)")
-    parser.add_argument("--repeats", type=int, default=3, help="alternating measurements; the best of each is kept")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before measuring (compilation)")
+    parser.add_argument("--repeats", type=int, default=3, help="measurements; the best is kept")
+    parser.add_argument(
+        "--input",
+        metavar="DATASET",
+        help="train from this dataset through the toolkit's input path (uint8 batches from memory, a prefetch "
+        "thread) instead of one on-device batch; e.g. fashion_mnist, or folder with --data-dir",
+    )
+    parser.add_argument("--data-dir", help="data folder for --input")
+    parser.add_argument("--no-reference", action="store_true", help="TensorFlow: skip the hand-written loop")
     return parser.parse_args(argv)
 
 
@@ -59,15 +72,38 @@ def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_di
     return step
 
 
+def forever(item):
+    """A generator yielding `item` again and again (Keras' `fit` takes generators, not any iterator)."""
+    while True:
+        yield item
+
+
+def device_name(backend):
+    """The accelerator the backend computes on, or "cpu"."""
+    if backend == "jax":
+        import jax
+
+        device = jax.devices()[0]
+        return "cpu" if device.platform == "cpu" else device.device_kind
+    if backend == "torch":
+        import torch
+
+        return torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    return tf.config.experimental.get_device_details(gpus[0]).get("device_name", "GPU") if gpus else "cpu"
+
+
 def main(argv=None):
     args = parse_args(argv)
     os.environ["KERAS_BACKEND"] = args.backend
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
-    import tensorflow as tf
+    import numpy as np
 
     from utils.config import model_config
-    from utils.models import build_discriminator, build_generator
+    from utils.data import load_dataset
     from utils.train import build_trainer
 
     channels = args.channels or (1 if args.image_size == 28 else 3)
@@ -75,20 +111,69 @@ def main(argv=None):
         args.architecture, image_size=args.image_size, channels=channels, g_width=args.g_width, d_width=args.d_width
     )
     keras.utils.set_random_seed(0)
-    real = tf.random.uniform((args.batch_size, args.image_size, args.image_size, channels), -1.0, 1.0)
+    gan = build_trainer(config, precision=args.precision)
+    if args.input:
+        data = load_dataset(
+            args.input, args.image_size, channels, batch_size=args.batch_size, data_dir=args.data_dir, seed=0
+        )
+        batches = data.epochs(0)
+        source = f"{data.source}, uint8 through utils.data"
+    else:
+        shape = (args.batch_size, args.image_size, args.image_size, channels)
+        real = keras.ops.convert_to_tensor(np.random.default_rng(0).uniform(-1, 1, shape).astype("float32"))
+        batches = forever((real,))
+        if args.backend == "tensorflow":
+            import tensorflow as tf
 
-    # The toolkit: DCGAN.fit on a dataset that repeats one on-device batch.
-    gan = build_trainer(config)
-    dataset = tf.data.Dataset.from_tensors(real).repeat()
-    gan.fit(dataset, steps_per_epoch=args.warmup, epochs=1, verbose=0)
+            batches = tf.data.Dataset.from_tensors(real).repeat()
+        source = "one random batch on the device"
+    gan.fit(batches, steps_per_epoch=args.warmup, epochs=1, verbose=0)
 
     def time_toolkit():
         start = time.perf_counter()
-        history = gan.fit(dataset, steps_per_epoch=args.steps, epochs=1, verbose=0)
+        history = gan.fit(batches, steps_per_epoch=args.steps, epochs=1, verbose=0)
         float(history.history["g_loss"][-1])  # results are ready
         return time.perf_counter() - start
 
-    # The reference: the same models in a hand-written tf.function loop.
+    reference = None
+    if args.backend == "tensorflow" and not args.no_reference and not args.input:
+        reference = tensorflow_reference(config, real, args)
+    toolkit_times, reference_times = [], []
+    for _ in range(args.repeats):
+        toolkit_times.append(time_toolkit())
+        if reference:
+            reference_times.append(reference())
+    images = args.batch_size * args.steps
+    result = {
+        "backend": args.backend,
+        "precision": args.precision,
+        "architecture": args.architecture,
+        "image_size": args.image_size,
+        "channels": channels,
+        "batch_size": args.batch_size,
+        "steps": args.steps,
+        "input": source,
+        "images_per_s": round(images / min(toolkit_times), 1),
+    }
+    if reference_times:
+        result["reference_images_per_s"] = round(images / min(reference_times), 1)
+        result["ratio"] = round(min(reference_times) / min(toolkit_times), 3)
+    result.update(
+        device=device_name(args.backend),
+        cpu=platform.processor() or platform.machine(),
+        cores=os.cpu_count(),
+        keras=keras.__version__,
+        **{args.backend: __import__(args.backend).__version__},
+    )
+    print(json.dumps(result))
+
+
+def tensorflow_reference(config, real, args):
+    """Build the hand-written tf.function loop on the same architecture; returns a function timing one measurement."""
+    import keras
+
+    from utils.models import build_discriminator, build_generator
+
     generator, discriminator = build_generator(config), build_discriminator(config)
     step = reference_step(
         generator,
@@ -100,35 +185,14 @@ def main(argv=None):
     for _ in range(args.warmup):
         step(real)
 
-    def time_reference():
+    def measure():
         start = time.perf_counter()
         for _ in range(args.steps):
             losses = step(real)
         float(losses[1])
         return time.perf_counter() - start
 
-    toolkit, reference = [], []
-    for _ in range(args.repeats):
-        toolkit.append(time_toolkit())
-        reference.append(time_reference())
-    images = args.batch_size * args.steps
-    result = {
-        "backend": args.backend,
-        "architecture": args.architecture,
-        "image_size": args.image_size,
-        "channels": channels,
-        "batch_size": args.batch_size,
-        "steps": args.steps,
-        "images_per_s": round(images / min(toolkit), 1),
-        "reference_images_per_s": round(images / min(reference), 1),
-        "ratio": round(min(reference) / min(toolkit), 3),
-        "device": tf.config.list_physical_devices("GPU")[0].name if tf.config.list_physical_devices("GPU") else "cpu",
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-    }
-    print(json.dumps(result))
+    return measure
 
 
 if __name__ == "__main__":

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The GPU measurements of benchmarks/RESULTS.md and the committed Fashion-MNIST run, in one invocation.
+# Usage: bash benchmarks/gpu_suite.sh OUT_DIR [FASHION_MNIST_DIR]   (runs on a machine with JAX and PyTorch;
+# TensorFlow is not needed). Every benchmark prints one JSON line; the run's folder is packed into OUT_DIR.
+set -u
+out=${1:?usage: gpu_suite.sh OUT_DIR [FASHION_MNIST_DIR]}
+data=${2:-/usr/share/datasets/fashion-mnist}
+mkdir -p "$out"
+export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
+py=${PYTHON:-python3}
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+KERAS_BACKEND=jax $py -c "import jax, torch, keras; print('jax', jax.__version__, jax.devices(), 'torch', torch.__version__, 'keras', keras.__version__)"
+
+# 1. The committed run: the paper's architecture at 28x28 on all 60k Fashion-MNIST images, JAX, float32.
+start=$(date +%s)
+$py dcgan.py train --backend jax --dataset fashion_mnist --data-dir "$data" --architecture paper \
+    --epochs 25 --batch-size 128 --seed 0 --out runs/fashion_mnist --overwrite
+echo "{\"run\": \"fashion_mnist\", \"wall_s\": $(($(date +%s) - start))}"
+tar czf "$out/fashion_mnist_run.tgz" --exclude=checkpoints --exclude=logs -C runs fashion_mnist
+
+# 2. Training speed, reference architecture (64x64x3, ngf = ndf = 64): PyTorch reference loop vs the toolkit.
+for batch in 128 1024; do
+    timeout 120 $py benchmarks/torch_reference.py --batch-size $batch --steps 50 --repeats 2
+    for precision in float32 mixed_bfloat16; do
+        timeout 150 $py benchmarks/train_speed.py --backend jax --precision $precision --batch-size $batch --steps 50 --repeats 2
+    done
+done
+timeout 150 $py benchmarks/train_speed.py --backend torch --precision float32 --batch-size 128 --steps 20 --repeats 2
+
+# 3. Does the input path keep up? Fashion-MNIST from memory through utils.data vs one on-device batch.
+for input in "" "--input fashion_mnist --data-dir $data"; do
+    # shellcheck disable=SC2086
+    timeout 150 $py benchmarks/train_speed.py --backend jax --precision mixed_bfloat16 --architecture paper \
+        --image-size 28 --batch-size 1024 --steps 50 --repeats 2 $input
+done
+
+# 4. The PyTorch backend trains end to end too (one short epoch).
+timeout 200 $py dcgan.py train --backend torch --dataset fashion_mnist --data-dir "$data" --subset 2048 \
+    --epochs 1 --batch-size 128 --out runs/torch_check --overwrite && echo '{"torch_backend_run": "ok"}'
