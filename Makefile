@@ -28,7 +28,7 @@ lint: $(VENV)/dev-installed
 
 # The whole suite on TensorFlow, then the core training tests again on JAX and (when installed) PyTorch.
 test: lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 	KERAS_BACKEND=jax $(PY) -m pytest -p no:cacheprovider tests/test_backend_training.py
 	@if $(PY) -c "import torch" 2>/dev/null; then \
 		KERAS_BACKEND=torch $(PY) -m pytest -p no:cacheprovider tests/test_backend_training.py; \

@@ -44,7 +44,7 @@ def test_fit_trains_both_networks(tiny_model):
     gan = build_trainer(tiny_model)
     g_before, d_before = values(gan.generator.trainable_variables), values(gan.discriminator.trainable_variables)
 
-    history = gan.fit(batches(uint8_images()), steps_per_epoch=3, epochs=1, verbose=0)
+    history = gan.fit(batches(uint8_images()), steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
 
     for before, variables in (
         (g_before, gan.generator.trainable_variables),
@@ -66,7 +66,7 @@ def test_uint8_batches_train_exactly_like_scaled_floats(tiny_model):
     for data in (images, (images.astype(np.float32) / 127.5 - 1.0)):
         keras.utils.set_random_seed(0)
         gan = build_trainer(tiny_model, seed=2)
-        gan.fit(batches(data), steps_per_epoch=2, epochs=1, verbose=0)
+        gan.fit(batches(data), steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
         results.append(values(gan.trainable_variables))
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -84,7 +84,7 @@ def test_mixed_precision_keeps_outputs_in_float32(tiny_model, precision):
     assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer) == (precision == "mixed_float16")
     assert keras.config.dtype_policy().name == "float32", "the global policy is restored after building"
 
-    history = gan.fit(batches(uint8_images()), steps_per_epoch=2, epochs=1, verbose=0)
+    history = gan.fit(batches(uint8_images()), steps_per_epoch=2, epochs=1, verbose=0, shuffle=False)
 
     assert all(math.isfinite(values[-1]) for values in history.history.values())
     z = keras.random.normal((2, tiny_model.latent_dim))
@@ -128,5 +128,5 @@ def test_generator_stream_is_consumed_in_order(tiny_model):
     images = np.repeat(np.arange(8, dtype=np.uint8), BATCH)[:, None, None, None] * np.ones((1, 28, 28, 1), np.uint8)
     keras.utils.set_random_seed(0)
     gan = build_trainer(tiny_model)
-    gan.fit(recording(batches(images)), steps_per_epoch=4, epochs=1, verbose=0)
+    gan.fit(recording(batches(images)), steps_per_epoch=4, epochs=1, verbose=0, shuffle=False)
     assert seen[:4] == [0, 1, 2, 3]

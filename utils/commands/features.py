@@ -115,6 +115,22 @@ def plot_accuracies(results, chance, title, path):
         figure.savefig(tmp, dpi=100, format="png")
 
 
+def record(results, sets, sizes, protocol, labels_per_class, draws, seconds):
+    """The JSON record of one protocol's results (what `features` prints last)."""
+    return {
+        **{key: result["mean"] for key, result in results.items()},
+        "protocol": protocol,
+        "labels_per_class": labels_per_class,
+        "draws": draws,
+        "std": {key: result["std"] for key, result in results.items()},
+        "accuracies": {key: result["accuracies"] for key, result in results.items()},
+        "c": {key: result["c"] for key, result in results.items()},
+        "feature_dims": {key: int(sets[key][0].shape[1]) for key in results},
+        "examples": sizes,
+        "seconds": round(seconds, 1),
+    }
+
+
 def run(args):
     """Run `dcgan.py features`; returns the exit code."""
     started = time.time()
@@ -158,18 +174,5 @@ def run(args):
         title = f"{name}, {per_class}" + (f" ({draws} draws)" if draws > 1 else "")
         plot_accuracies(results, 1.0 / len(set(test_y.tolist())), title, out)
         print(f"wrote {out}")
-    print_result(
-        {
-            **{key: result["mean"] for key, result in results.items()},
-            "protocol": per_class,
-            "labels_per_class": args.labels_per_class,
-            "draws": draws,
-            "std": {key: result["std"] for key, result in results.items()},
-            "accuracies": {key: result["accuracies"] for key, result in results.items()},
-            "c": {key: result["c"] for key, result in results.items()},
-            "feature_dims": {key: int(sets[key][0].shape[1]) for key in results},
-            "examples": sizes,
-            "seconds": round(time.time() - started, 1),
-        }
-    )
+    print_result(record(results, sets, sizes, per_class, args.labels_per_class, draws, time.time() - started))
     return 0
