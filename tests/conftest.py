@@ -1,8 +1,10 @@
 """Shared test settings: TensorFlow backend on the CPU, quiet logs, and tiny models."""
 
+import contextlib
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -33,6 +35,26 @@ def run_cli(*args, cwd=ROOT, timeout=300):
         text=True,
         timeout=timeout,
     )
+
+
+@contextlib.contextmanager
+def concurrent_cli(command, runs, cwd=ROOT, workers=3):
+    """Start `dcgan.py COMMAND FLAGS` for every named run of `runs` at once (each spends ~8 s importing TensorFlow).
+
+    Yields:
+        A mapping whose `[name]` waits for that run and gives its CompletedProcess.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers)
+    futures = {name: pool.submit(run_cli, command, *flags, cwd=cwd) for name, flags in runs.items()}
+
+    class Results(dict):
+        def __missing__(self, name):
+            return futures[name].result()
+
+    try:
+        yield Results()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def last_line(text):

@@ -1,12 +1,11 @@
 """Vector arithmetic on z: flag parsing, classifier picks, the arithmetic, figures, and `dcgan.py arithmetic`."""
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
 import pytest
-from conftest import FASHION_MNIST_DIR, last_line, run_cli
+from conftest import FASHION_MNIST_DIR, concurrent_cli, last_line
 from PIL import Image
 
 from utils import arithmetic
@@ -154,12 +153,12 @@ def cli(saved):
         "d_as_g": ("--generator", "d.keras", *concepts, "--out", "x.png"),
         "two": ("--generator", "g.keras", "--a", "0,1", "--b", "3,4,5", "--c", "6,7,8", "--out", "x.png"),
     }  # fmt: skip
-    with ThreadPoolExecutor(len(runs)) as pool:
-        yield {name: pool.submit(run_cli, "arithmetic", *flags, cwd=saved) for name, flags in runs.items()}
+    with concurrent_cli("arithmetic", runs, cwd=saved) as results:
+        yield results
 
 
 def test_cli_arithmetic_by_indices_and_classifier(saved, cli):
-    result = cli["mixed"].result()
+    result = cli["mixed"]
     assert result.returncode == 0, result.stderr
     report = json.loads(last_line(result.stdout))
     assert report["mode"] == "classifier" and report["noise_scale"] == 0.5
@@ -187,7 +186,7 @@ def test_cli_arithmetic_by_indices_and_classifier(saved, cli):
     [("d_as_g", "is not a generator"), ("two", "at least 3 samples")],
 )
 def test_cli_arithmetic_bad_input(saved, cli, run, message):
-    result = cli[run].result()
+    result = cli[run]
     assert result.returncode == 2
     assert last_line(result.stderr).startswith("error:") and message in result.stderr
     assert "Traceback" not in result.stderr

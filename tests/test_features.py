@@ -1,11 +1,10 @@
 """D's pooled conv features (paper 5.1), the protocol that scores them, and `dcgan.py features` in a subprocess."""
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import FASHION_MNIST_DIR, last_line, run_cli
+from conftest import FASHION_MNIST_DIR, concurrent_cli, last_line
 
 from utils.errors import UserError
 
@@ -172,15 +171,8 @@ def cli(tmp_path_factory):
         "shape": ("--discriminator", root / "D32.h5", *data),
         "too many labels": ("--discriminator", root / "D.keras", *data, "--labels-per-class", 1000),
     }
-    pool = ThreadPoolExecutor(max_workers=3)
-    futures = {name: pool.submit(run_cli, "features", *args) for name, args in runs.items()}
-
-    class Results(dict):
-        def __missing__(self, name):
-            return futures[name].result()
-
-    yield Results(), root
-    pool.shutdown(wait=True, cancel_futures=True)
+    with concurrent_cli("features", runs) as results:
+        yield results, root
 
 
 @needs_fashion_mnist

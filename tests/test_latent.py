@@ -2,12 +2,11 @@
 
 import itertools
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import keras
 import numpy as np
 import pytest
-from conftest import last_line, run_cli
+from conftest import concurrent_cli, last_line
 from PIL import Image
 
 from utils.cli import main
@@ -143,12 +142,12 @@ def cli(saved):
         "missing": ("--generator", "missing.keras", "--out", "x.png"),
         "d_as_g": ("--generator", "d.h5", "--out", "x.png"),
     }  # fmt: skip
-    with ThreadPoolExecutor(len(runs)) as pool:
-        yield {name: pool.submit(run_cli, "interpolate", *flags, cwd=saved) for name, flags in runs.items()}
+    with concurrent_cli("interpolate", runs, cwd=saved) as results:
+        yield results
 
 
 def test_cli_interpolate_writes_grid_and_ratios(saved, cli):
-    result = cli["walks"].result()
+    result = cli["walks"]
     assert result.returncode == 0, result.stderr
     report = json.loads(last_line(result.stdout))
     assert (report["method"], report["rows"], report["steps"]) == ("slerp", 3, 5)
@@ -163,7 +162,7 @@ def test_cli_interpolate_writes_grid_and_ratios(saved, cli):
     "run, message", [("missing", "missing.keras does not exist"), ("d_as_g", "is not a generator")]
 )
 def test_cli_interpolate_bad_models(saved, cli, run, message):
-    result = cli[run].result()
+    result = cli[run]
     assert result.returncode == 2
     assert last_line(result.stderr).startswith("error:") and message in result.stderr
     assert "Traceback" not in result.stderr

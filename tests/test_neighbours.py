@@ -1,11 +1,10 @@
 """Nearest-neighbour search, the memorization rule, and `dcgan.py neighbours` in a subprocess."""
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from conftest import FASHION_MNIST_DIR, last_line, run_cli
+from conftest import FASHION_MNIST_DIR, concurrent_cli, last_line, run_cli
 
 from utils.neighbours import MOST_NEAR_DUPLICATES, QUANTILE, compare, nearest, verdict
 
@@ -149,15 +148,8 @@ def cli(tmp_path_factory):
             root / "shape.png",
         ),
     }
-    pool = ThreadPoolExecutor(max_workers=3)
-    futures = {name: pool.submit(run_cli, "neighbours", *args) for name, args in runs.items()}
-
-    class Results(dict):
-        def __missing__(self, name):
-            return futures[name].result()
-
-    yield Results(), root
-    pool.shutdown(wait=True, cancel_futures=True)
+    with concurrent_cli("neighbours", runs) as results:
+        yield results, root
 
 
 @needs_fashion_mnist
