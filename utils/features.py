@@ -124,20 +124,9 @@ def load_arrays(name, data_dir=None, split="train", subset=None, seed=0, labels=
     """
     from utils.data import load_dataset
 
-    data = load_dataset(
-        name,
-        batch_size=1000,
-        data_dir=data_dir,
-        subset=subset,
-        seed=seed,
-        split=split,
-        labels=True,
-        shuffle=False,
-        drop_remainder=False,
-    )
-    batches = list(data.dataset.as_numpy_iterator())
-    images = np.concatenate([batch[0] for batch in batches]).astype(np.float32)
-    label_array = np.concatenate([batch[1] for batch in batches]).astype(np.int64)
+    data = load_dataset(name, data_dir=data_dir, subset=subset, seed=seed, split=split, drop_remainder=False)
+    pixels, label_array = data.arrays()  # the decoded uint8 examples, in stored order
+    images = pixels.astype(np.float32) / 127.5 - 1.0  # as the analysis pipeline scales them
     if not labels:
         return images
     if (label_array < 0).any():
