@@ -24,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="tensorflow", choices=["tensorflow", "jax", "torch"], help="Keras backend")
-    parser.add_argument("--precision", default="float32", choices=["float32", "mixed_bfloat16", "mixed_float16"])
+    from utils.config import BACKENDS, PRECISIONS
+
+    parser.add_argument("--backend", default="tensorflow", choices=BACKENDS, help="Keras backend")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--channels", type=int, help="default: 1 for 28-pixel images, else 3")
     parser.add_argument("--architecture", default="reference")

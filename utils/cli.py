@@ -11,15 +11,13 @@ import sys
 from pathlib import Path
 
 from utils.commands import positive_int, register_all
-from utils.config import ARCHITECTURES, IMAGE_SIZES, load_config, model_config
+from utils.config import ARCHITECTURES, BACKENDS, IMAGE_SIZES, PRECISIONS, load_config, model_config
 from utils.datasets import DATASETS, dataset_spec
 from utils.errors import UserError
 from utils.files import check_new_run, check_writable_dir
 from utils.folder import list_images
 from utils.interrupts import catch_sigterm, report_interruption
 
-BACKENDS = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}  # Keras backend -> package it needs
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 BATCHNORM = {"both": (True, True), "none": (False, False), "generator": (True, False), "discriminator": (False, True)}
 
 
@@ -36,8 +34,8 @@ def use_backend(name):
                 f"Keras already runs on {current} in this process; set KERAS_BACKEND={name} before Keras is first "
                 "imported (in a notebook: restart the kernel)"
             )
-    elif importlib.util.find_spec(BACKENDS[name]) is None:
-        raise UserError(f"--backend {name} needs the {BACKENDS[name]} package, which is not installed")
+    elif importlib.util.find_spec(name) is None:
+        raise UserError(f"--backend {name} needs the {name} package, which is not installed")
     os.environ["KERAS_BACKEND"] = name
     return name
 
@@ -45,7 +43,7 @@ def use_backend(name):
 def _add_backend_flags(group, default_note):
     group.add_argument(
         "--backend",
-        choices=list(BACKENDS),
+        choices=BACKENDS,
         help=f"Keras backend that trains: tensorflow, jax or torch ({default_note})",
     )
     group.add_argument(

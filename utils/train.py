@@ -12,7 +12,7 @@ import numpy as np
 
 from utils.callbacks import Checkpoint, History, NonFiniteGuard, SampleGrid, read_history
 from utils.checkpoint import load_checkpoint
-from utils.config import load_config  # noqa: F401  (re-exported: callers read a run's config from here)
+from utils.config import PRECISIONS
 from utils.data import load_dataset
 from utils.diagnostics import Diagnostics
 from utils.errors import UserError
@@ -24,9 +24,6 @@ from utils.samples import sample_latent
 from utils.saving import save_models
 
 SAMPLE_GRID_SIZE = 64  # images in each per-epoch grid (8x8)
-
-
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
 def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="float32"):
