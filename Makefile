@@ -26,12 +26,13 @@ lint: $(VENV)/dev-installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-# The whole suite on TensorFlow, then the core training tests again on JAX and (when installed) PyTorch.
+# The whole suite on TensorFlow, then the training and input-gradient tests again on JAX and (when installed) PyTorch.
+BACKEND_TESTS = tests/test_backend_training.py tests/test_guided_backprop.py tests/test_gradcam.py
 test: lint
 	$(PY) -m pytest -n 2 --dist loadfile
-	KERAS_BACKEND=jax $(PY) -m pytest -p no:cacheprovider tests/test_backend_training.py
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider $(BACKEND_TESTS)
 	@if $(PY) -c "import torch" 2>/dev/null; then \
-		KERAS_BACKEND=torch $(PY) -m pytest -p no:cacheprovider tests/test_backend_training.py; \
+		KERAS_BACKEND=torch $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider $(BACKEND_TESTS); \
 	else echo "PyTorch is not installed: the torch backend's training tests were skipped"; fi
 
 benchmark: $(VENV)/installed

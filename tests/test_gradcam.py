@@ -79,7 +79,9 @@ def test_gradcam_of_a_tiny_discriminator(tiny_model):
     heatmaps, logits = gradcam(model, images)
     assert heatmaps.shape == (5, 28, 28)
     assert heatmaps.min() >= 0.0 and heatmaps.max() <= 1.0
-    np.testing.assert_allclose(logits, np.asarray(model(images, training=False)).reshape(-1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        logits, keras.ops.convert_to_numpy(model(images, training=False)).reshape(-1), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_overlay_blends_opencv_jet_colours():

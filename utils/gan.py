@@ -1,6 +1,7 @@
 """The trainer `DCGAN` for the active Keras backend: the one place where the backend's training step is chosen.
 
-Each backend's way of taking gradients lives in its own module of `utils/steps/`; everything else
+Each backend's way of taking gradients lives in its own module of `utils/steps/` (the training step, and
+`sum_gradient` for the input gradients that Grad-CAM and guided backpropagation need); everything else
 (models, data, callbacks, analysis) is backend-neutral. Set the backend with KERAS_BACKEND (or
 `dcgan.py train --backend`) before Keras is first imported.
 """
@@ -8,14 +9,14 @@ Each backend's way of taking gradients lives in its own module of `utils/steps/`
 import keras
 
 if keras.backend.backend() == "jax":
-    from utils.steps.jax import DCGAN, data_parallel, make_deterministic
+    from utils.steps.jax import DCGAN, data_parallel, make_deterministic, sum_gradient
 elif keras.backend.backend() == "torch":
-    from utils.steps.torch import DCGAN, data_parallel, make_deterministic
+    from utils.steps.torch import DCGAN, data_parallel, make_deterministic, sum_gradient
 elif keras.backend.backend() == "tensorflow":
-    from utils.steps.tensorflow import DCGAN, data_parallel, make_deterministic
+    from utils.steps.tensorflow import DCGAN, data_parallel, make_deterministic, sum_gradient
 else:
     raise ImportError(
         f"the DCGAN trainer supports the tensorflow, jax and torch backends, not {keras.backend.backend()}"
     )
 
-__all__ = ["DCGAN", "data_parallel", "make_deterministic"]
+__all__ = ["DCGAN", "data_parallel", "make_deterministic", "sum_gradient"]

@@ -10,8 +10,6 @@ import keras
 import numpy as np
 from keras import ops
 
-from utils.errors import UserError
-
 ACTIVATIONS = (keras.layers.ReLU, keras.layers.LeakyReLU)
 BATCH_SIZE = 64  # images per forward/backward pass, so large samples fit in memory
 
@@ -75,7 +73,7 @@ def input_gradient(function, inputs):
     """Evaluate `function` and the gradient of the sum of its outputs with respect to its inputs.
 
     Every output row must depend on its own input row only (true for a model in inference mode), so the
-    gradient of the sum is each row's own gradient.
+    gradient of the sum is each row's own gradient. The active backend takes the gradient (`utils.gan`).
 
     Args:
         function: maps a float32 tensor (N, ...) to a tensor (N, ...).
@@ -84,21 +82,11 @@ def input_gradient(function, inputs):
     Returns:
         (outputs, gradients) as numpy arrays; gradients have the shape of `inputs`.
     """
-    if keras.backend.backend() != "tensorflow":
-        raise UserError(f"explaining D needs the tensorflow backend, not {keras.backend.backend()}")
-    import tensorflow as tf
+    from utils.gan import sum_gradient
 
     inputs = np.asarray(inputs, np.float32)
-    outputs, gradients = [], []
-    for start in range(0, len(inputs), BATCH_SIZE):
-        chunk = tf.convert_to_tensor(inputs[start : start + BATCH_SIZE])
-        with tf.GradientTape() as tape:
-            tape.watch(chunk)
-            result = function(chunk)
-            total = tf.reduce_sum(result)
-        outputs.append(ops.convert_to_numpy(result))
-        gradients.append(ops.convert_to_numpy(tape.gradient(total, chunk)))
-    return np.concatenate(outputs), np.concatenate(gradients)
+    chunks = [sum_gradient(function, inputs[start : start + BATCH_SIZE]) for start in range(0, len(inputs), BATCH_SIZE)]
+    return tuple(np.concatenate([np.asarray(chunk[part]) for chunk in chunks]) for part in (0, 1))
 
 
 def guided_backprop(model, images):

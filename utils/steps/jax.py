@@ -35,6 +35,13 @@ def data_parallel():
         yield len(devices)
 
 
+def sum_gradient(function, inputs):
+    """(function(inputs), gradient of the sum of its outputs with respect to `inputs`) for one float32 batch."""
+    outputs, pullback = jax.vjp(function, jax.numpy.asarray(inputs))
+    (gradients,) = pullback(jax.numpy.ones_like(outputs))
+    return ops.convert_to_numpy(outputs), ops.convert_to_numpy(gradients)
+
+
 class OptimizerPair:
     """D's and G's optimizers seen as the single `model.optimizer` whose variables Keras's JAX `fit` carries."""
 

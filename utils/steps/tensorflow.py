@@ -42,6 +42,16 @@ def _replica():
     return context.replica_id_in_sync_group, context.num_replicas_in_sync
 
 
+def sum_gradient(function, inputs):
+    """(function(inputs), gradient of the sum of its outputs with respect to `inputs`) for one float32 batch."""
+    inputs = tf.convert_to_tensor(inputs)
+    with tf.GradientTape() as tape:
+        tape.watch(inputs)
+        outputs = function(inputs)
+        total = tf.reduce_sum(outputs)
+    return ops.convert_to_numpy(outputs), ops.convert_to_numpy(tape.gradient(total, inputs))
+
+
 class DCGAN(DCGANBase):
     __doc__ = DCGANBase.__doc__
 

@@ -28,6 +28,14 @@ def _gradients(variables):
     return [variable.value.grad for variable in variables]
 
 
+def sum_gradient(function, inputs):
+    """(function(inputs), gradient of the sum of its outputs with respect to `inputs`) for one float32 batch."""
+    inputs = ops.convert_to_tensor(inputs).requires_grad_(True)
+    outputs = function(inputs)
+    outputs.sum().backward()
+    return ops.convert_to_numpy(outputs.detach()), ops.convert_to_numpy(inputs.grad)
+
+
 class DCGAN(DCGANBase):
     __doc__ = DCGANBase.__doc__
 
