@@ -139,6 +139,20 @@ def test_fashion_mnist_test_split(fashion_test_split):
     assert set(np.unique(raw_labels)) == set(range(10))
 
 
+def test_sample_reads_scaled_images_without_tf_data(fashion_test_split):
+    raw_images, _ = fashion_test_split
+    ordered = load_dataset("fashion_mnist", split="test", batch_size=100, shuffle=False)
+    np.testing.assert_array_equal(ordered.sample(30), scaled(raw_images[:30]))
+    assert ordered.sample(30).dtype == np.float32
+    shuffled = load_dataset("fashion_mnist", split="test", subset=50, batch_size=10, seed=4)
+    drawn = shuffled.sample(20)
+    np.testing.assert_array_equal(
+        drawn, load_dataset("fashion_mnist", split="test", subset=50, batch_size=10, seed=4).sample(20)
+    )
+    assert not np.array_equal(drawn, scaled(shuffled.arrays()[0][:20]))  # a seeded random choice
+    assert len(shuffled.sample(500)) == 50  # all there is
+
+
 @pytest.mark.parametrize("size", [32, 64])
 def test_fashion_mnist_resized_to_rgb(fashion_test_split, size):
     data = load_dataset("fashion_mnist", split="test", image_size=size, channels=3, subset=64, batch_size=32)

@@ -274,6 +274,36 @@ def test_make_image_folder_writes_readable_nested_pictures(tmp_path):
     assert (again / "sprite_000.png").read_bytes() == (folder / "sprite_000.png").read_bytes()
 
 
+def test_write_digits_folder_writes_every_digit_as_a_picture(tmp_path):
+    from utils.folder import list_images, load_folder
+
+    folder = notebook.write_digits_folder(tmp_path / "digits", size=16)
+    files = list_images(folder)
+    assert len(files) == 1797 and sorted({path.parent.name for path in files}) == [str(d) for d in range(10)]
+    images, skipped = load_folder(folder, 16, 1)
+    assert images.shape == (1797, 16, 16, 1) and not skipped
+    assert images.min() == 0 and images.max() >= 250  # white strokes on black, the full range used
+
+
+def test_setup_installs_only_what_the_backend_needs(monkeypatch):
+    monkeypatch.chdir(ROOT)  # setup() moves there; the fixture moves back
+    calls = []
+    monkeypatch.setattr(notebook.subprocess, "run", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr(notebook, "BACKEND_MODULES", {"jax": ("jax",), "tensorflow": ("no_such_module_here",)})
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    notebook.setup()
+    assert not calls, "TensorFlow's packages are not needed under jax"
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    notebook.setup()
+    assert len(calls) == 1 and "requirements.txt" in calls[0][0][-1]
+
+
+def test_show_prints_the_path_without_ipython(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "IPython.display", None)  # import fails, as where IPython is missing
+    notebook.show("figures/some.png")
+    assert capsys.readouterr().out == "figure: figures/some.png\n"
+
+
 def test_use_smoke_data_serves_mock_examples_until_stopped():
     from utils.data import load_dataset
 

@@ -69,6 +69,21 @@ class Data:
         """Every example in memory: (uint8 images (N, S, S, C), int64 labels (N,)), read on first use."""
         return self._stored
 
+    def sample(self, n):
+        """`n` examples (all of them when there are fewer) as float32 images in [-1, 1], without TensorFlow.
+
+        A seeded random choice when the data is shuffled, else the first `n`.
+
+        Returns:
+            (min(n, N), S, S, C) float32 array.
+        """
+        images, _ = self.arrays()
+        if self.shuffle:
+            chosen = np.random.default_rng(self.seed).permutation(len(images))[:n]
+        else:
+            chosen = np.arange(min(n, len(images)))
+        return images[chosen].astype(np.float32) / 127.5 - 1.0
+
     def epochs(self, first_epoch=0):
         """Endless uint8 batches of epoch `first_epoch`, then the next, and so on (`utils.epochs`).
 

@@ -20,7 +20,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-REQUIRED_MODULES = ("tensorflow", "keras", "numpy", "matplotlib", "cv2", "tensorflow_datasets", "PIL", "sklearn")
+REQUIRED_MODULES = ("keras", "numpy", "matplotlib", "cv2", "PIL", "sklearn")
+# What each backend needs on top; a JAX or PyTorch GPU machine without TensorFlow reads IDX files and folders.
+BACKEND_MODULES = {"tensorflow": ("tensorflow", "tensorflow_datasets"), "jax": ("jax",), "torch": ("torch",)}
 
 # Smoke runs: tiny networks, a couple of epochs, a few batches per epoch.
 SMOKE_MODEL = {"g_width": 8, "d_width": 8}
@@ -35,17 +37,19 @@ def setup(install=True):
     """Prepare a notebook session on Colab or a VM: install missing requirements, report backend and devices.
 
     Args:
-        install: pip-install requirements.txt when a required module is missing.
+        install: pip-install requirements.txt when a module that the backend (KERAS_BACKEND, default
+            tensorflow) needs is missing; under jax or torch TensorFlow is not needed.
 
     Returns:
         dict with "backend", "keras", "devices" (e.g. ["CPU:0", "GPU:0"]), "python" (the kernel's
         interpreter) and "root" (the repository).
     """
-    missing = [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    wanted = REQUIRED_MODULES + BACKEND_MODULES.get(os.environ["KERAS_BACKEND"], ())
+    missing = [name for name in wanted if importlib.util.find_spec(name) is None]
     if missing and install:
         print(f"installing requirements.txt (missing: {', '.join(missing)})")
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements.txt")], check=True)
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
@@ -204,7 +208,6 @@ def real_images(config, n=64, split="train"):
         (n or fewer, S, S, C) float32 array.
     """
     from utils.data import load_dataset
-    from utils.samples import true_samples
 
     data = config["data"]
     loaded = load_dataset(
@@ -218,7 +221,7 @@ def real_images(config, n=64, split="train"):
         split=split,
         drop_remainder=False,
     )
-    return true_samples(loaded.dataset, n)[0]
+    return loaded.sample(n)
 
 
 def save_real_grid(config, path, n=64):
@@ -451,6 +454,29 @@ def make_image_folder(folder, n=64, seed=0):
     return folder
 
 
+def write_digits_folder(folder, size=32):
+    """Write scikit-learn's 1,797 handwritten digits (8x8, 17 grey levels) as `size` x `size` PNG files.
+
+    A second small dataset that needs no download, for the folder notebook: white digits on black, scaled up
+    with bicubic interpolation, one subfolder per digit.
+
+    Returns:
+        The folder as a `Path`.
+    """
+    import cv2
+    import numpy as np
+    from sklearn.datasets import load_digits
+
+    folder = Path(folder)
+    digits = load_digits()
+    for index, (image, label) in enumerate(zip(digits.images, digits.target, strict=True)):
+        scaled = cv2.resize((image * (255 / 16)).astype(np.float32), (size, size), interpolation=cv2.INTER_CUBIC)
+        target = folder / str(label) / f"digit_{index:04d}.png"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(target), np.clip(np.rint(scaled), 0, 255).astype(np.uint8))
+    return folder
+
+
 def write_json(path, result):
     """Write `result` as indented JSON to `path` (atomically); returns the path."""
     from utils.files import write_text
@@ -471,7 +497,10 @@ def write_json(path, result):
 
 
 def show(path, width=None):
-    """Display an image file (PNG or GIF) inline in the notebook."""
-    from IPython.display import Image, display
-
+    """Display an image file (PNG or GIF) inline in the notebook; print its path where IPython is not installed."""
+    try:
+        from IPython.display import Image, display
+    except ImportError:  # run as a script by utils.run_notebook
+        print(f"figure: {path}")
+        return
     display(Image(filename=str(path), width=width))

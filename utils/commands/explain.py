@@ -85,11 +85,10 @@ def _real_images(args, dataset, image_shape):
             "pass --image-size/--channels to match"
         )
     from utils.data import load_dataset
-    from utils.samples import true_samples
 
     settings = {"data_dir": args.data_dir, "seed": args.seed, "split": args.split, "drop_remainder": False}
     data = load_dataset(name, size, channels, batch_size=min(256, args.sample), **settings)
-    return true_samples(data.dataset, args.sample)[0]
+    return data.sample(args.sample)
 
 
 def run(args):

@@ -61,14 +61,13 @@ def _classifier_path(args, name):
 def _real_images(name, data_dir, split, count, seed, image_shape):
     """`count` images of one split, a seeded random subset, at the generator's size: (count, S, S, C) float32."""
     from utils.data import load_dataset
-    from utils.samples import true_samples
 
     settings = {"data_dir": data_dir, "split": split, "image_size": image_shape[0], "channels": image_shape[-1]}
     settings.update(batch_size=500, shuffle=False, drop_remainder=False)
     total = load_dataset(name, **settings).num_examples
     if count > total:
         raise UserError(f"--n {count} is more than the {split} split of {name} holds ({total} images)")
-    return true_samples(load_dataset(name, subset=count, seed=seed, **settings).dataset, count)[0]
+    return load_dataset(name, subset=count, seed=seed, **settings).sample(count)
 
 
 def _real_sets(name, data_dir, count, seed, image_shape):
