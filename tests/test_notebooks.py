@@ -1,7 +1,7 @@
-"""Every notebook in notebooks/ runs headless in smoke mode and writes what it promises; the notebook helpers."""
+"""Every notebook in notebooks/ runs headless in smoke mode and writes what it promises; the session helpers."""
 
+import ast
 import json
-import math
 import os
 import shutil
 import sys
@@ -10,14 +10,12 @@ from pathlib import Path
 
 import keras
 import nbformat
-import numpy as np
 import pytest
 from conftest import ROOT
 from PIL import Image
 
 from utils import notebook
-from utils.config import model_config
-from utils.models import ModelConfig, build_discriminator, build_generator, trainable_params
+from utils.models import ModelConfig, build_discriminator, build_generator
 from utils.saving import load_model, save_model
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -146,7 +144,7 @@ def _report_smoke_times():
         print("\nnotebook smoke runs (kernel start included):\n" + "\n".join(lines))
 
 
-# --- the helpers in utils/notebook.py ---
+# --- the session helpers in utils/notebook.py (the others have their own test files) ---
 
 
 def test_setup_reports_this_interpreter_and_moves_to_the_repository(monkeypatch, tmp_path):
@@ -155,134 +153,6 @@ def test_setup_reports_this_interpreter_and_moves_to_the_repository(monkeypatch,
     assert info["python"] == sys.executable
     assert Path.cwd() == ROOT and info["root"] == str(ROOT)
     assert info["backend"] == keras.backend.backend() and info["devices"]
-
-
-def test_command_line_turns_keywords_into_flags():
-    argv = notebook.command_line("arithmetic", "x", generator=Path("g.h5"), a_class=9, expect_class=None, quiet=True)
-    assert argv == ["arithmetic", "x", "--generator", "g.h5", "--a-class", "9", "--quiet"]
-    assert notebook.command_line("sample", verbose=False, n=0) == ["sample", "--n", "0"]
-
-
-def test_run_command_returns_the_json_line(capsys):
-    result = notebook.run_command("summary", image_size=28, channels=1, g_width=8, d_width=8)
-    config = model_config("paper", image_size=28, channels=1, g_width=8, d_width=8)
-    assert result == {
-        "generator": trainable_params(build_generator(config)),
-        "discriminator": trainable_params(build_discriminator(config)),
-    }
-    assert '"generator"' in capsys.readouterr().out  # the output is shown as well as captured
-
-
-def test_run_command_raises_with_the_error_line(tmp_path):
-    with pytest.raises(RuntimeError, match=r"exit code 2: error: .*does not exist"):
-        notebook.run_command("sample", generator=tmp_path / "missing.h5", out=tmp_path / "x.png")
-
-
-def test_training_config_is_what_train_takes_and_smoke_shrinks_it():
-    config = notebook.training_config("fashion_mnist", 25, 128, 28, seed=0)
-    assert config["data"] == {
-        "name": "fashion_mnist",
-        "data_dir": None,
-        "subset": None,
-        "image_size": 28,
-        "channels": 1,
-    }
-    assert config["model"] == {**model_config("paper", image_size=28, channels=1).__dict__}
-    assert config["training"]["epochs"] == 25 and config["training"]["batch_size"] == 128
-
-    smoke = notebook.training_config("lsun_bedroom", 15, 128, subset=100_000, smoke=True, latent_dim=20)
-    assert smoke["data"]["name"] == "lsun/bedroom" and smoke["data"]["image_size"] == 64
-    assert smoke["data"]["subset"] == notebook.SMOKE_TRAINING["subset"]
-    assert smoke["training"]["epochs"] == 2 and smoke["training"]["batch_size"] == notebook.SMOKE_TRAINING["batch_size"]
-    assert (smoke["model"]["g_width"], smoke["model"]["d_width"], smoke["model"]["latent_dim"]) == (8, 8, 20)
-
-    wide = notebook.training_config("fashion_mnist", 1, 16, architecture="seed002-extra-layer", smoke=True, g_width=4)
-    assert wide["model"]["image_size"] == 128 and wide["model"]["g_width"] == 4 and wide["model"]["d_width"] == 8
-    assert notebook.training_config("fashion_mnist", 5, 8, subset=10, smoke=True)["data"]["subset"] == 10
-
-
-@pytest.mark.parametrize(
-    ("available", "shown", "expected"),
-    [
-        (range(1, 4), 6, [1, 2, 3]),
-        (range(1, 26), 6, [1, 6, 11, 15, 20, 25]),
-        (range(1, 11), 2, [1, 10]),
-        (range(1, 11), 1, [10]),
-    ],
-)
-def test_pick_epochs_spreads_evenly_and_keeps_first_and_last(available, shown, expected):
-    assert notebook.pick_epochs(list(available), shown) == expected
-
-
-def _fake_run(folder, epochs=3, config=None):
-    """A run folder as `utils.train.train` leaves it: grids, GIF, loss.png and tiny models."""
-    from utils.images import save_gif, save_grid
-
-    config = config or ModelConfig(image_size=28, channels=1, g_width=8, d_width=8, latent_dim=8)
-    rng = np.random.default_rng(0)
-    for epoch in range(1, epochs + 1):
-        save_grid(rng.uniform(-1, 1, (4, 28, 28, 1)), folder / "samples" / f"epoch_{epoch:04d}.png")
-    save_gif(sorted((folder / "samples").glob("*.png")), folder / "progress.gif")
-    save_grid(rng.uniform(-1, 1, (1, 40, 60, 3)), folder / "loss.png")
-    for name, build in (("generator", build_generator), ("discriminator", build_discriminator)):
-        for suffix in (".h5", ".keras"):
-            save_model(build(config), folder / f"{name}{suffix}")
-    return folder
-
-
-def test_publish_run_copies_figures_and_models_under_the_dataset_name(tmp_path):
-    run = _fake_run(tmp_path / "run", epochs=3)
-    paths = notebook.publish_run(run, "lsun/bedroom", tmp_path / "figures", tmp_path / "models")
-    assert sorted(path.name for path in (tmp_path / "figures").iterdir()) == [
-        "lsun_bedroom_epochs.png",
-        "lsun_bedroom_loss.png",
-        "lsun_bedroom_progress.gif",
-        "lsun_bedroom_samples.png",
-    ]
-    assert sorted(path.name for path in (tmp_path / "models").iterdir()) == [
-        "lsun_bedroom_discriminator.h5",
-        "lsun_bedroom_discriminator.keras",
-        "lsun_bedroom_generator.h5",
-        "lsun_bedroom_generator.keras",
-    ]
-    assert paths["samples"].read_bytes() == (run / "samples" / "epoch_0003.png").read_bytes()
-    assert paths["generator"].read_bytes() == (run / "generator.h5").read_bytes()
-    assert load_model(paths["discriminator_keras"]).output_shape == (None, 1)
-    assert notebook.publish_run(run, "pokemon", tmp_path / "f2", tmp_path / "m2")["loss"].name == "pokemon_loss.png"
-
-
-def test_epoch_grids_draws_one_panel_per_shown_epoch(tmp_path):
-    run = _fake_run(tmp_path / "run", epochs=8)
-    assert notebook.epoch_grids(run, tmp_path / "a.png", shown=3) == [1, 5, 8]
-    assert notebook.epoch_grids(run, tmp_path / "b.png", shown=8) == list(range(1, 9))
-    with Image.open(tmp_path / "a.png") as narrow, Image.open(tmp_path / "b.png") as wide:
-        assert wide.size[0] > 2 * narrow.size[0]  # the figure grows with the panels
-    with pytest.raises(FileNotFoundError):
-        notebook.epoch_grids(tmp_path / "empty", tmp_path / "c.png")
-
-
-def test_make_image_folder_writes_readable_nested_pictures(tmp_path):
-    from utils.folder import list_images, load_folder
-
-    folder = notebook.make_image_folder(tmp_path / "sprites", n=10, seed=3)
-    files = list_images(folder)
-    assert len(files) == 10 and any(path.parent.name == "nested" for path in files)
-    images, skipped = load_folder(folder, 32, 3)
-    assert images.shape == (10, 32, 32, 3) and not skipped
-    assert images.std() > 10  # coloured blobs on white, not blank pictures
-    again = notebook.make_image_folder(tmp_path / "again", n=10, seed=3)
-    assert (again / "sprite_000.png").read_bytes() == (folder / "sprite_000.png").read_bytes()
-
-
-def test_write_digits_folder_writes_every_digit_as_a_picture(tmp_path):
-    from utils.folder import list_images, load_folder
-
-    folder = notebook.write_digits_folder(tmp_path / "digits", size=16)
-    files = list_images(folder)
-    assert len(files) == 1797 and sorted({path.parent.name for path in files}) == [str(d) for d in range(10)]
-    images, skipped = load_folder(folder, 16, 1)
-    assert images.shape == (1797, 16, 16, 1) and not skipped
-    assert images.min() == 0 and images.max() >= 250  # white strokes on black, the full range used
 
 
 def test_setup_installs_only_what_the_backend_needs(monkeypatch):
@@ -316,18 +186,6 @@ def test_use_smoke_data_serves_mock_examples_until_stopped():
     assert not notebook.use_smoke_data(False)
 
 
-def test_classifier_uses_an_existing_file_without_training(tmp_path, capsys):
-    path = tmp_path / "given.keras"
-    path.write_bytes(b"not read")
-    assert notebook.classifier("mnist", path) == path
-    assert capsys.readouterr().out == f"classifier: {path}\n"
-
-
-def test_write_json_writes_nan_as_null(tmp_path):
-    path = notebook.write_json(tmp_path / "r.json", {"a": np.float32(0.5), "b": [math.nan, 1], 3: None})
-    assert json.loads(path.read_text()) == {"a": 0.5, "b": [None, 1], "3": None}
-
-
 def test_notebook_kernel_is_this_interpreter():
     from jupyter_client.kernelspec import KernelSpecManager
 
@@ -344,3 +202,20 @@ def test_every_dataset_and_experiment_has_a_notebook():
         f"experiment_{name}" for name in ("batchnorm", "training_set_size", "latent_size", "128px", "d_features")
     }
     assert expected <= names
+
+
+def test_every_helper_a_notebook_calls_is_there():
+    """Each `notebook.NAME` and `experiments.NAME` in the notebooks' code exists, without running a notebook."""
+    from utils import experiments
+
+    modules = {"notebook": notebook, "experiments": experiments}
+    missing = set()
+    for path in NOTEBOOKS:
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type != "code":
+                continue
+            for node in ast.walk(ast.parse(cell.source)):
+                named = isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                if named and node.value.id in modules and not hasattr(modules[node.value.id], node.attr):
+                    missing.add(f"{path.name}: {node.value.id}.{node.attr}")
+    assert not missing, sorted(missing)
