@@ -136,6 +136,8 @@ def test_protocol_scores_informative_features_above_noise():
     assert results["good"]["mean"] > 0.9
     assert results["noise"]["mean"] < 0.45
     assert results["good"]["std"] is not None and results["good"]["std"] >= 0
+    for chosen, scores in zip(results["good"]["c"], results["good"]["validation"], strict=True):
+        assert scores[chosen] == max(scores.values()) and "C tried" in lines[0]
 
 
 # --- the command line --------------------------------------------------------------------------------------
@@ -188,6 +190,7 @@ def test_cli_prints_a_table_and_json_and_draws_a_chart(cli):
         assert 0.0 <= report[name] <= 1.0
         assert len(report["accuracies"][name]) == 2
         assert report["std"][name] is not None
+        assert len(report["validation"][name]) == 2 and all(report["validation"][name])
     assert report["examples"]["train"] == 50 and report["examples"]["test"] == 10000
     assert "raw pixels" in result.stdout and "random D" in result.stdout
     assert (root / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -68,25 +68,31 @@ def evaluate(sets, train_labels, test_labels, labels_per_class=None, draws=1, se
         log: called with one progress line per fit.
 
     Returns:
-        ({name: {"accuracies": [per draw], "mean": float, "std": float or None (one draw), "c": [chosen C]}},
-        {"train": N, "validation": M, "test": T} examples of the last draw).
+        ({name: {"accuracies": [per draw], "mean": float, "std": float or None (one draw), "c": [chosen C],
+        "validation": [per draw {C tried: validation accuracy}]}}, {"train": N, "validation": M, "test": T}
+        examples of the last draw).
     """
     import numpy as np
 
     from utils.svm import draw_per_class, fit_with_validation, predict, validation_split
 
-    results = {name: {"accuracies": [], "c": []} for name in sets}
+    results = {name: {"accuracies": [], "c": [], "validation": []} for name in sets}
     for draw in range(draws):
         pool, validation = validation_split(train_labels, seed + draw)
         train = pool if labels_per_class is None else draw_per_class(train_labels, pool, labels_per_class, seed + draw)
         for name, (train_x, test_x) in sets.items():
-            model, _ = fit_with_validation(
+            model, scores = fit_with_validation(
                 train_x[train], train_labels[train], train_x[validation], train_labels[validation]
             )
             accuracy = float((predict(model, test_x) == test_labels).mean())
             results[name]["accuracies"].append(accuracy)
             results[name]["c"].append(model.c)
-            log(f"draw {draw + 1}/{draws}: {TITLES.get(name, name)}: test accuracy {accuracy:.4f} (C={model.c:.3g})")
+            results[name]["validation"].append(scores)
+            tried = ", ".join(f"{c:.3g}: {score:.4f}" for c, score in scores.items())
+            log(
+                f"draw {draw + 1}/{draws}: {TITLES.get(name, name)}: test accuracy {accuracy:.4f} (C={model.c:.3g}; "
+                f"validation accuracy by C tried: {tried})"
+            )
     for result in results.values():
         result["mean"] = float(np.mean(result["accuracies"]))
         result["std"] = float(np.std(result["accuracies"], ddof=1)) if draws > 1 else None
@@ -125,6 +131,10 @@ def record(results, sets, sizes, protocol, labels_per_class, draws, seconds):
         "std": {key: result["std"] for key, result in results.items()},
         "accuracies": {key: result["accuracies"] for key, result in results.items()},
         "c": {key: result["c"] for key, result in results.items()},
+        "validation": {  # per draw, the validation accuracy of every C tried (the search stops after a drop)
+            key: [{f"{c:.3g}": score for c, score in scores.items()} for scores in result["validation"]]
+            for key, result in results.items()
+        },
         "feature_dims": {key: int(sets[key][0].shape[1]) for key in results},
         "examples": sizes,
         "seconds": round(seconds, 1),
