@@ -155,6 +155,7 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "steps": args.steps,
         "input": source,
+        "jit_compile": bool(gan.jit_compile),
         "images_per_s": round(images / min(toolkit_times), 1),
     }
     if reference_times:

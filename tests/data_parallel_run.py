@@ -37,8 +37,8 @@ config["training"]["data_parallel"] = not single
 gan, history = train(config, out, verbose=0, log=lambda *_: None)
 result = {"history": history.history, "devices": 1}
 if not single:
-    with data_parallel() as replicas:
-        result["devices"] = replicas
+    with data_parallel() as parallel:
+        result["devices"] = parallel.devices
         from utils.config import ModelConfig
 
         fresh = build_trainer(ModelConfig(**model))

@@ -113,3 +113,15 @@ def test_data_epochs_from_idx_files(tmp_path):
     assert epoch.shape == (12, 28, 28, 1) and epoch.dtype == np.uint8
     # One epoch holds every image exactly once.
     assert sorted(image.tobytes() for image in epoch) == sorted(image.tobytes() for image in images[..., None])
+
+
+def test_the_shards_of_every_batch_make_up_that_batch():
+    images, labels = stored()
+    whole = itertools.islice(epoch_batches(images, labels, 1, 5, 4, with_labels=True), 6)
+    shards = [
+        itertools.islice(epoch_batches(images, labels, 1, 5, 4, with_labels=True, shard=(i, 2)), 6) for i in (0, 1)
+    ]
+    for (images_all, labels_all), (images_0, labels_0), (images_1, labels_1) in zip(whole, *shards, strict=True):
+        assert len(labels_0) == len(labels_1) == 2
+        np.testing.assert_array_equal(np.concatenate([labels_0, labels_1]), labels_all)
+        np.testing.assert_array_equal(np.concatenate([images_0, images_1]), images_all)

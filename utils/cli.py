@@ -137,8 +137,9 @@ def build_parser():
     run.add_argument(
         "--data-parallel",
         action="store_true",
-        help="split each batch across every local GPU (tensorflow: MirroredStrategy, or MultiWorkerMirroredStrategy "
-        "when TF_CONFIG is set; jax: keras.distribution.DataParallel); --batch-size is the global batch",
+        help="split each batch across every GPU (tensorflow: MirroredStrategy on this machine; jax: "
+        "keras.distribution.DataParallel, on several machines with KERAS_DISTRIBUTION_* set, see README); "
+        "--batch-size is the global batch",
     )
     run.add_argument(
         "--deterministic",
@@ -205,8 +206,10 @@ def cmd_train(args):
     if name == "folder":
         list_images(args.data_dir)  # a missing or empty folder fails here, before TensorFlow loads
     out = check_writable_dir(args.out)
-    if not args.overwrite:
-        check_new_run(out)  # fail now rather than after TensorFlow has loaded
+    if not args.overwrite and not args.data_parallel:
+        # Fail now rather than after TensorFlow has loaded. Data-parallel runs check in `train`, where only the
+        # writing process does: on several machines the others could start after it wrote the new config.json.
+        check_new_run(out)
     import dataclasses
 
     backend = use_backend(args.backend or os.environ.get("KERAS_BACKEND") or "tensorflow")

@@ -21,6 +21,7 @@ from utils.epochs import epoch_batches, prefetch
 from utils.errors import UserError
 from utils.folder import load_folder
 from utils.idx import load_idx
+from utils.images import to_unit_range
 
 SHUFFLE_BUFFER = 50_000  # examples in the shuffle buffer of `Data.dataset` (all of them for smaller datasets)
 DECODE_BATCH = 1024  # examples decoded per step while a tensorflow-datasets source is read into memory
@@ -82,17 +83,26 @@ class Data:
             chosen = np.random.default_rng(self.seed).permutation(len(images))[:n]
         else:
             chosen = np.arange(min(n, len(images)))
-        return images[chosen].astype(np.float32) / 127.5 - 1.0
+        return to_unit_range(images[chosen])
 
-    def epochs(self, first_epoch=0):
+    def epochs(self, first_epoch=0, shard=(0, 1)):
         """Endless uint8 batches of epoch `first_epoch`, then the next, and so on (`utils.epochs`).
 
         Each epoch's order depends only on the seed and the epoch's number, so a resumed run sees the same
         batches as an uninterrupted one. A background thread prepares batches ahead of the training step.
+        `shard` = (index, count) yields only this process's part of every batch (`epoch_batches`).
         """
         images, labels = self.arrays()
         batches = epoch_batches(
-            images, labels, first_epoch, self.seed, self.batch_size, self.drop_remainder, self.shuffle, self.labels
+            images,
+            labels,
+            first_epoch,
+            self.seed,
+            self.batch_size,
+            self.drop_remainder,
+            self.shuffle,
+            self.labels,
+            shard,
         )
         return prefetch(batches)
 

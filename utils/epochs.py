@@ -30,7 +30,9 @@ def epoch_order(total, seed, epoch):
     return np.random.default_rng([seed % 2**64, int(epoch)]).permutation(total)
 
 
-def epoch_batches(images, labels, first_epoch, seed, batch_size, drop_remainder=True, shuffle=True, with_labels=False):
+def epoch_batches(
+    images, labels, first_epoch, seed, batch_size, drop_remainder=True, shuffle=True, with_labels=False, shard=(0, 1)
+):
     """Endless batches, epoch `first_epoch` first; no batch spans two epochs.
 
     Args:
@@ -42,16 +44,20 @@ def epoch_batches(images, labels, first_epoch, seed, batch_size, drop_remainder=
         drop_remainder: leave out each epoch's last incomplete batch.
         shuffle: permute every epoch; else keep the stored order.
         with_labels: yield (images, labels) instead of (images,).
+        shard: (index, count): yield only part `index` of `count` equal consecutive parts of every batch, for
+            one of `count` processes that together train on the whole batch; `batch_size` must divide by `count`.
 
     Yields:
         (uint8 images (B, S, S, C),) tuples (Keras' `fit` takes tuples from generators), or (images, int64 labels).
     """
     total = len(images)
     stop = total - total % batch_size if drop_remainder else total
+    part, parts = shard
+    size = batch_size // parts
     for epoch in itertools.count(first_epoch):
         order = epoch_order(total, seed, epoch) if shuffle else np.arange(total)
         for start in range(0, stop, batch_size):
-            index = order[start : start + batch_size]
+            index = order[start : start + batch_size][part * size : (part + 1) * size]
             yield (images[index], labels[index]) if with_labels else (images[index],)
 
 

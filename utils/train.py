@@ -6,6 +6,8 @@ import json
 import math
 import platform
 import sys
+import tempfile
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -22,6 +24,7 @@ from utils.gan import DCGAN, data_parallel, make_deterministic
 from utils.models import ModelConfig, build_discriminator, build_generator
 from utils.samples import sample_latent
 from utils.saving import save_models
+from utils.steps import Parallel
 
 SAMPLE_GRID_SIZE = 64  # images in each per-epoch grid (8x8)
 
@@ -100,55 +103,54 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
     out = check_writable_dir(out)
     if verbose is None:
         verbose = 1 if sys.stdout.isatty() or "ipykernel" in sys.modules else 2
-    checkpoints = out / "checkpoints"
-    has_checkpoint = (checkpoints / "last.npz").is_file()
-    if resume and not has_checkpoint and not (out / "config.json").is_file():
-        raise UserError(f"no checkpoint to resume in {checkpoints}")
-    if not resume:
-        check_new_run(out, overwrite)
-    if removed := remove_temporaries(out):
-        log(f"removed {removed} partly written temporary file(s) left by an interrupted run")
     training = config["training"]
     keras.utils.set_random_seed(training["seed"])
     if training.get("deterministic"):
-        make_deterministic()
-
-    data = load_dataset(batch_size=training["batch_size"], seed=training["seed"], **config["data"])
-    model = ModelConfig(**config["model"])
-    if (data.image_size, data.channels) != (model.image_size, model.channels):
-        raise UserError(
-            f"data is {data.image_size}x{data.image_size}x{data.channels} but the model wants "
-            f"{model.image_size}x{model.image_size}x{model.channels}"
-        )
-    skipped = describe_skipped(data.skipped)
-    log(f"data: {data.num_examples} images from {data.source}" + (f" ({skipped})" if skipped else ""))
-
+        make_deterministic()  # before JAX starts: it reads its XLA flags then
     with contextlib.ExitStack() as stack:
-        if training.get("data_parallel"):
-            replicas = stack.enter_context(data_parallel())
-            if training["batch_size"] % replicas:
-                raise UserError(f"--batch-size {training['batch_size']} must be a multiple of the {replicas} devices")
-            log(
-                f"data-parallel over {replicas} devices: {training['batch_size'] // replicas} images per device and step"
+        # Joining several JAX processes must precede any JAX computation.
+        parallel = stack.enter_context(data_parallel()) if training.get("data_parallel") else Parallel(1)
+        if training["batch_size"] % parallel.devices:
+            raise UserError(
+                f"--batch-size {training['batch_size']} must be a multiple of the {parallel.devices} devices"
             )
+        saved = out  # the run's files are read from here
+        if not parallel.writes:  # another process writes them; this one's copies go to a folder deleted at the end
+            out = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="dcgan-process-")))
+        has_checkpoint = _open_run(saved, out, resume, overwrite, log)
+        checkpoints = out / "checkpoints"
+
+        data = load_dataset(batch_size=training["batch_size"], seed=training["seed"], **config["data"])
+        model = ModelConfig(**config["model"])
+        if (data.image_size, data.channels) != (model.image_size, model.channels):
+            raise UserError(
+                f"data is {data.image_size}x{data.image_size}x{data.channels} but the model wants "
+                f"{model.image_size}x{model.image_size}x{model.channels}"
+            )
+        skipped = describe_skipped(data.skipped)
+        log(f"data: {data.num_examples} images from {data.source}" + (f" ({skipped})" if skipped else ""))
+        if training.get("data_parallel"):
+            processes = f", process {parallel.shard} of {parallel.shards}" if parallel.shards > 1 else ""
+            per_device = training["batch_size"] // parallel.devices
+            log(f"data-parallel over {parallel.devices} devices: {per_device} images per device and step{processes}")
         gan = build_trainer(
             model, training["learning_rate"], training["beta_1"], training["seed"], training.get("precision", "float32")
         )
         fixed_noise = sample_latent(SAMPLE_GRID_SIZE, model.latent_dim, training["seed"])
         start_epoch, best = 0, math.inf
         if resume and has_checkpoint:
-            state = _load_last(gan, checkpoints)
+            state = _load_last(gan, saved / "checkpoints")
             start_epoch, fixed_noise, best = state["epoch"], state["fixed_noise"], float(state.get("best", math.inf))
             for optimizer in (gan.d_optimizer, gan.g_optimizer):  # the config's rate, not the checkpoint's, applies
                 optimizer.learning_rate = training["learning_rate"]
             log(f"resuming from epoch {start_epoch} of {training['epochs']}")
         elif resume:
-            log(f"no checkpoint yet in {checkpoints}; starting from epoch 0 of {training['epochs']}")
+            log(f"no checkpoint yet in {saved / 'checkpoints'}; starting from epoch 0 of {training['epochs']}")
         config = {**config, "versions": _versions()}
         write_text(out / "config.json", json.dumps(config, indent=2) + "\n")
 
         guard = NonFiniteGuard()
-        earlier_rows = [row for row in read_history(out / "history.csv") if row["epoch"] <= start_epoch]
+        earlier_rows = [row for row in read_history(saved / "history.csv") if row["epoch"] <= start_epoch]
         earlier_diversity = max((row["diversity"] for row in earlier_rows if "diversity" in row), default=None)
         checkpoint = Checkpoint(checkpoints, fixed_noise, training.get("monitor", "g_loss"), best, start_epoch)
         callbacks = [  # History before Checkpoint: see History
@@ -162,7 +164,8 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
             callbacks.append(keras.callbacks.TensorBoard(out / "logs", write_graph=False))
         try:
             history = gan.fit(
-                data.epochs(start_epoch),  # each epoch's order depends on (seed, epoch) only: resumes replay it
+                # Each epoch's order depends on (seed, epoch) only, so resumes replay it; each process feeds its part.
+                data.epochs(start_epoch, (parallel.shard, parallel.shards)),
                 epochs=training["epochs"],
                 initial_epoch=start_epoch,
                 steps_per_epoch=data.steps_per_epoch,
@@ -180,8 +183,24 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
                 "resume with a lower --learning-rate to go on"
             )
         save_models(gan, out)
-    log(f"done: models, samples/, progress.gif, loss.png and history.csv are in {out}")
+    log(f"done: models, samples/, progress.gif, loss.png and history.csv are in {saved}")
     return gan, history
+
+
+def _open_run(saved, out, resume, overwrite, log):
+    """Check that the run in `saved` may start or resume, and clear `out` (where files will be written) for it.
+
+    Returns:
+        Whether `saved` holds a checkpoint to resume from.
+    """
+    has_checkpoint = (saved / "checkpoints" / "last.npz").is_file()
+    if resume and not has_checkpoint and not (saved / "config.json").is_file():
+        raise UserError(f"no checkpoint to resume in {saved / 'checkpoints'}")
+    if not resume:
+        check_new_run(out, overwrite)
+    if removed := remove_temporaries(out):
+        log(f"removed {removed} partly written temporary file(s) left by an interrupted run")
+    return has_checkpoint
 
 
 def _load_last(gan, checkpoints):

@@ -11,8 +11,10 @@ import jax
 import keras
 from keras import ops
 
+from utils.errors import UserError
 from utils.gan_base import DCGANBase
 from utils.losses import discriminator_loss, generator_loss
+from utils.steps import Parallel
 
 
 def make_deterministic():
@@ -24,15 +26,32 @@ def make_deterministic():
 
 @contextlib.contextmanager
 def data_parallel():
-    """Train with `keras.distribution.DataParallel` over every device JAX sees (several machines: call
-    `keras.distribution.initialize()` first). Batches are split across devices; weights are replicated.
+    """Train with `keras.distribution.DataParallel` over every device of every process.
+
+    Several machines: start one process per machine with KERAS_DISTRIBUTION_JOB_ADDRESSES (the coordinator's
+    host:port first), KERAS_DISTRIBUTION_NUM_PROCESSES and KERAS_DISTRIBUTION_PROCESS_ID set; this joins them
+    with `keras.distribution.initialize()` before JAX computes anything. Each process then feeds its own part of
+    every global batch; weights are replicated on every device.
 
     Yields:
-        The number of devices.
+        A `Parallel`: the devices of the whole run; process 0 writes; one shard of each batch per process.
     """
+    if int(os.environ.get("KERAS_DISTRIBUTION_NUM_PROCESSES", "1")) > 1 and not jax.distributed.is_initialized():
+        keras.distribution.initialize()
     devices = keras.distribution.list_devices()
-    with keras.distribution.DataParallel(devices=devices).scope():
-        yield len(devices)
+    # Our input stream already yields this process's part of each batch (utils.epochs), so no auto-sharding.
+    process, processes = jax.process_index(), jax.process_count()
+    with keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False).scope():
+        try:
+            yield Parallel(len(devices), writes=process == 0, shard=process, shards=processes)
+        except jax.errors.JaxRuntimeError as exc:
+            if processes == 1:
+                raise
+            reason = str(exc).strip().splitlines()[0]
+            raise UserError(
+                f"process {process} of {processes} stopped: {reason} (when another process stopped first, "
+                "its own message says why)"
+            ) from None
 
 
 def sum_gradient(function, inputs):
