@@ -5,10 +5,9 @@ import json
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from conftest import FASHION_MNIST_DIR, last_line, run_cli
 
-from utils.classifier import FEATURES, accuracy, build_classifier, feature_extractor, labelled_arrays, train_classifier
+from utils.classifier import FEATURES, accuracy, build_classifier, feature_extractor, train_classifier
 from utils.errors import UserError
 from utils.saving import load_model, save_model
 
@@ -68,16 +67,6 @@ def test_training_learns_separable_classes_and_saves_small(tmp_path):
 def test_training_refuses_unusable_labels(labels, message):
     with pytest.raises(UserError, match=message):
         train_classifier(np.zeros((4, 28, 28, 1), np.float32), np.array(labels), epochs=1, verbose=0)
-
-
-def test_labelled_arrays_collects_every_batch():
-    images, labels = np.arange(10 * 4, dtype=np.float32).reshape(10, 2, 2, 1), np.arange(10)
-    dataset = tf.data.Dataset.from_tensor_slices((images, labels)).batch(3)
-
-    got_images, got_labels = labelled_arrays(dataset)
-
-    np.testing.assert_array_equal(got_images, images)
-    np.testing.assert_array_equal(got_labels, labels)
 
 
 @pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}")

@@ -57,15 +57,6 @@ def feature_extractor(classifier):
     return keras.Sequential([inputs, *classifier.layers[:-1]], name="classifier_features")
 
 
-def labelled_arrays(dataset):
-    """Collect a `tf.data` pipeline of (images, labels) batches into two numpy arrays."""
-    images, labels = [], []
-    for batch_images, batch_labels in dataset:
-        images.append(np.asarray(batch_images))
-        labels.append(np.asarray(batch_labels))
-    return np.concatenate(images), np.concatenate(labels).astype(np.int64)
-
-
 def train_classifier(images, labels, epochs=4, batch_size=128, seed=0, verbose=2):
     """Train a fresh classifier on labelled images (Adam, learning rate 1e-3 decayed to 0 on a cosine).
 

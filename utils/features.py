@@ -13,6 +13,7 @@ import keras
 import numpy as np
 
 from utils.errors import UserError
+from utils.images import to_unit_range
 
 GRID = 4
 # Activations of D's conv layers as utils.models names them: conv1_lrelu, conv2_lrelu, ...
@@ -126,7 +127,7 @@ def load_arrays(name, data_dir=None, split="train", subset=None, seed=0, labels=
 
     data = load_dataset(name, data_dir=data_dir, subset=subset, seed=seed, split=split, drop_remainder=False)
     pixels, label_array = data.arrays()  # the decoded uint8 examples, in stored order
-    images = pixels.astype(np.float32) / 127.5 - 1.0  # as the analysis pipeline scales them
+    images = to_unit_range(pixels)  # as the analysis pipeline scales them
     if not labels:
         return images
     if (label_array < 0).any():

@@ -86,7 +86,8 @@ def input_gradient(function, inputs):
 
     inputs = np.asarray(inputs, np.float32)
     chunks = [sum_gradient(function, inputs[start : start + BATCH_SIZE]) for start in range(0, len(inputs), BATCH_SIZE)]
-    return tuple(np.concatenate([np.asarray(chunk[part]) for chunk in chunks]) for part in (0, 1))
+    outputs, gradients = zip(*chunks, strict=True)
+    return np.concatenate(outputs), np.concatenate(gradients)
 
 
 def guided_backprop(model, images):

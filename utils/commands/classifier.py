@@ -40,16 +40,17 @@ def run(args):
     if args.data_dir and not Path(args.data_dir).is_dir():
         raise UserError(f"--data-dir {args.data_dir} is not a folder")
 
-    from utils.classifier import accuracy, labelled_arrays, train_classifier
+    from utils.classifier import accuracy, train_classifier
     from utils.data import load_dataset
+    from utils.images import to_unit_range
     from utils.saving import save_model
 
     start = time.perf_counter()
     settings = {"data_dir": args.data_dir, "labels": True, "shuffle": False, "drop_remainder": False}
-    train = load_dataset(name, subset=args.subset, seed=args.seed, split="train", batch_size=1000, **settings)
-    test = load_dataset(name, split="test", batch_size=1000, **settings)
-    train_images, train_labels = labelled_arrays(train.dataset)
-    test_images, test_labels = labelled_arrays(test.dataset)
+    train = load_dataset(name, subset=args.subset, seed=args.seed, split="train", **settings)
+    test = load_dataset(name, split="test", **settings)
+    (train_images, train_labels), (test_images, test_labels) = train.arrays(), test.arrays()  # uint8, stored order
+    train_images, test_images = to_unit_range(train_images), to_unit_range(test_images)
     print(f"training on {len(train_labels)} images from {train.source}; testing on {len(test_labels)}")
     model = train_classifier(train_images, train_labels, args.epochs, args.batch_size, args.seed)
     test_accuracy = accuracy(model, test_images, test_labels)
