@@ -24,6 +24,9 @@ for batch in 128 1024; do
     for precision in float32 mixed_bfloat16; do
         timeout 150 $py benchmarks/train_speed.py --backend jax --precision $precision --batch-size $batch --steps 50 --repeats 2
     done
+    # The reference's own algorithm: the G step reuses the D step's generated images (one G forward per step).
+    timeout 150 $py benchmarks/train_speed.py --backend jax --precision mixed_bfloat16 --batch-size $batch --steps 50 \
+        --repeats 2 --reuse-fakes
 done
 timeout 150 $py benchmarks/train_speed.py --backend torch --precision float32 --batch-size 128 --steps 20 --repeats 2
 

@@ -2,13 +2,14 @@
 
 The toolkit's `DCGAN.fit` trains on one batch of random images already on the device (no input pipeline;
 `--input` times the real ones), with the step of the paper: one D update on real + generated images, one G
-update on fresh noise, Adam(2e-4, 0.5), BCE on logits. On TensorFlow the same models also run in a
-hand-written `tf.function` loop in the same invocation (the TensorFlow DCGAN tutorial's loop), alternating
-measurements. Prints one JSON line: images_per_s, and on TensorFlow reference_images_per_s and ratio.
+update on fresh noise (`--reuse-fakes`: on the D step's images), Adam(2e-4, 0.5), BCE on logits. On
+TensorFlow the same models also run in a hand-written `tf.function` loop of the same step in the same
+invocation (the TensorFlow DCGAN tutorial's loop), alternating measurements. Prints one JSON line: images_per_s, and on TensorFlow reference_images_per_s and ratio.
 
     python benchmarks/train_speed.py --backend tensorflow --image-size 28 --batch-size 128 --steps 30
     python benchmarks/train_speed.py --backend jax --architecture reference --precision mixed_bfloat16 --batch-size 1024
     python benchmarks/train_speed.py --backend jax --input fashion_mnist --image-size 28 --batch-size 1024
+    python benchmarks/train_speed.py --backend jax --architecture reference --precision mixed_bfloat16 --reuse-fakes
 """
 
 import argparse
@@ -45,25 +46,34 @@ def parse_args(argv=None):
     )
     parser.add_argument("--data-dir", help="data folder for --input")
     parser.add_argument("--no-reference", action="store_true", help="TensorFlow: skip the hand-written loop")
+    parser.add_argument(
+        "--reuse-fakes",
+        action="store_true",
+        help="the G step reuses the D step's generated images, as the PyTorch reference does (both loops)",
+    )
     return parser.parse_args(argv)
 
 
-def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_dim):
-    """A plain hand-written DCGAN step as users write it from the TensorFlow tutorial."""
+def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_dim, reuse_fakes=False):
+    """A plain hand-written DCGAN step as users write it from the TensorFlow tutorial (with `reuse_fakes`, the G
+    step backpropagates through the D step's generated images, as users port the PyTorch reference)."""
     import tensorflow as tf
 
     bce = tf.keras.losses.BinaryCrossentropy(from_logits=True)
 
-    @tf.function
-    def step(real):
-        batch = tf.shape(real)[0]
-        fake = generator(tf.random.normal((batch, latent_dim)), training=True)
+    def d_update(real, fake):
         with tf.GradientTape() as tape:
             real_logits = discriminator(real, training=True)
             fake_logits = discriminator(fake, training=True)
             d_loss = bce(tf.ones_like(real_logits), real_logits) + bce(tf.zeros_like(fake_logits), fake_logits)
         grads = tape.gradient(d_loss, discriminator.trainable_variables)
         d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables, strict=True))
+        return d_loss
+
+    @tf.function
+    def step(real):
+        batch = tf.shape(real)[0]
+        d_loss = d_update(real, generator(tf.random.normal((batch, latent_dim)), training=True))
         with tf.GradientTape() as tape:
             fake_logits = discriminator(generator(tf.random.normal((batch, latent_dim)), training=True), training=True)
             g_loss = bce(tf.ones_like(fake_logits), fake_logits)
@@ -71,7 +81,18 @@ def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_di
         g_optimizer.apply_gradients(zip(grads, generator.trainable_variables, strict=True))
         return d_loss, g_loss
 
-    return step
+    @tf.function
+    def step_reusing_fakes(real):
+        with tf.GradientTape() as tape:
+            fake = generator(tf.random.normal((tf.shape(real)[0], latent_dim)), training=True)
+            d_loss = d_update(real, tf.stop_gradient(fake))
+            fake_logits = discriminator(fake, training=True)
+            g_loss = bce(tf.ones_like(fake_logits), fake_logits)
+        grads = tape.gradient(g_loss, generator.trainable_variables)
+        g_optimizer.apply_gradients(zip(grads, generator.trainable_variables, strict=True))
+        return d_loss, g_loss
+
+    return step_reusing_fakes if reuse_fakes else step
 
 
 def forever(item):
@@ -113,7 +134,7 @@ def main(argv=None):
         args.architecture, image_size=args.image_size, channels=channels, g_width=args.g_width, d_width=args.d_width
     )
     keras.utils.set_random_seed(0)
-    gan = build_trainer(config, precision=args.precision)
+    gan = build_trainer(config, precision=args.precision, reuse_fakes=args.reuse_fakes)
     if args.input:
         data = load_dataset(
             args.input, args.image_size, channels, batch_size=args.batch_size, data_dir=args.data_dir, seed=0
@@ -156,6 +177,7 @@ def main(argv=None):
         "steps": args.steps,
         "input": source,
         "jit_compile": bool(gan.jit_compile),
+        "reuse_fakes": args.reuse_fakes,
         "images_per_s": round(images / min(toolkit_times), 1),
     }
     if reference_times:
@@ -184,6 +206,7 @@ def tensorflow_reference(config, real, args):
         keras.optimizers.Adam(2e-4, beta_1=0.5),
         keras.optimizers.Adam(2e-4, beta_1=0.5),
         config.latent_dim,
+        args.reuse_fakes,
     )
     for _ in range(args.warmup):
         step(real)

@@ -130,3 +130,25 @@ def test_generator_stream_is_consumed_in_order(tiny_model):
     gan = build_trainer(tiny_model)
     gan.fit(recording(batches(images)), steps_per_epoch=4, epochs=1, verbose=0, shuffle=False)
     assert seen[:4] == [0, 1, 2, 3]
+
+
+def test_reused_fakes_train_like_two_generator_passes_on_the_same_noise(tiny_model):
+    """With one z for both updates, reusing the D step's images gives the weights of generating them twice;
+    only G's BatchNorm statistics move once instead of twice."""
+    z = np.random.default_rng(3).standard_normal((BATCH, tiny_model.latent_dim)).astype(np.float32)
+    trained = {}
+    for reuse in (False, True):
+        keras.utils.set_random_seed(0)
+        gan = build_trainer(tiny_model, reuse_fakes=reuse)
+        gan.sample_latent = lambda batch_size: keras.ops.convert_to_tensor(z)
+        gan.fit(batches(uint8_images(BATCH)), steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)
+        trained[reuse] = gan
+    fresh, reused = trained[False], trained[True]
+
+    for a, b in zip(values(fresh.trainable_variables), values(reused.trainable_variables), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    for a, b in zip(*(values(gan.discriminator.non_trainable_variables) for gan in (fresh, reused)), strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-6)
+    g_statistics = [values(gan.generator.non_trainable_variables) for gan in (fresh, reused)]
+    assert g_statistics[0], "the tiny G has BatchNorm"
+    assert any(not np.allclose(a, b) for a, b in zip(*g_statistics, strict=True))

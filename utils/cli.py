@@ -142,6 +142,12 @@ def build_parser():
         "--batch-size is the global batch",
     )
     run.add_argument(
+        "--reuse-fakes",
+        action="store_true",
+        help="the G step trains on the D step's generated images, as the PyTorch reference DCGAN does (one G "
+        "forward pass per step instead of two; default: fresh noise for G, as in the paper's algorithm)",
+    )
+    run.add_argument(
         "--deterministic",
         action="store_true",
         help="deterministic TensorFlow ops: with --seed, the same run gives the same weights, also across "
@@ -233,6 +239,7 @@ def cmd_train(args):
             "backend": backend,
             "precision": args.precision or "float32",
             "data_parallel": args.data_parallel,
+            "reuse_fakes": args.reuse_fakes,
         },
         "command": " ".join(["python", "dcgan.py", *sys.argv[1:]]),
     }

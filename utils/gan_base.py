@@ -19,12 +19,16 @@ class DCGANBase(keras.Model):
         generator: a model mapping (batch, latent_dim) to images in [-1, 1].
         discriminator: a model mapping images to one logit.
         seed: seed of the model-owned noise generator.
+        reuse_fakes: the G step trains on the D step's generated batch, as the PyTorch reference DCGAN does
+            (one G forward pass per step instead of two); by default it draws fresh noise, as the paper's
+            algorithm does.
     """
 
-    def __init__(self, generator, discriminator, seed=0, **kwargs):
+    def __init__(self, generator, discriminator, seed=0, reuse_fakes=False, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
+        self.reuse_fakes = reuse_fakes
         self.latent_dim = generator.input_shape[-1]
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -78,9 +82,12 @@ class DCGANBase(keras.Model):
 
     def train_step(self, data):
         real_images = self.real_images(data)
-        # 1. Update D: real images -> 1, generated images -> 0.
-        d_loss, d_real, d_fake = self.d_step(real_images)
-        # 2. Update G: make the updated D call fresh generated images real.
-        g_loss = self.g_step(ops.shape(real_images)[0])
-        # 3. Track running means.
+        batch_size = ops.shape(real_images)[0]
+        # 1. Generate once for both updates (reuse_fakes), else let each update draw its own noise.
+        fakes = self.generate(batch_size) if self.reuse_fakes else None
+        # 2. Update D: real images -> 1, generated images -> 0.
+        d_loss, d_real, d_fake = self.d_step(real_images, fakes)
+        # 3. Update G: make the updated D call generated images real.
+        g_loss = self.g_step(batch_size, fakes)
+        # 4. Track running means.
         return self.track(d_loss, g_loss, d_real, d_fake)

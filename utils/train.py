@@ -29,7 +29,7 @@ from utils.steps import Parallel
 SAMPLE_GRID_SIZE = 64  # images in each per-epoch grid (8x8)
 
 
-def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="float32"):
+def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="float32", reuse_fakes=False):
     """Build G and D for a `ModelConfig` and wrap them in a compiled `DCGAN` with the paper's Adam.
 
     Args:
@@ -38,6 +38,7 @@ def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="floa
         seed: seed of the trainer's noise.
         precision: "float32", "mixed_bfloat16" or "mixed_float16" (with dynamic loss scaling); G's tanh
             output and D's logit stay float32 in every case.
+        reuse_fakes: the G step reuses the D step's generated images (see `DCGANBase`).
 
     Returns:
         The compiled `DCGAN`.
@@ -47,7 +48,7 @@ def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="floa
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(precision)  # layers take the policy when they are created
     try:
-        gan = DCGAN(build_generator(model), build_discriminator(model), seed=seed)
+        gan = DCGAN(build_generator(model), build_discriminator(model), seed=seed, reuse_fakes=reuse_fakes)
     finally:
         keras.config.set_dtype_policy(previous)
 
@@ -85,7 +86,7 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
     Args:
         config: dict with "data" (load_dataset arguments), "model" (ModelConfig fields) and "training"
             (epochs, batch_size, learning_rate, beta_1, seed, monitor and optionally deterministic, precision,
-            data_parallel).
+            data_parallel, reuse_fakes).
         out: the run folder.
         resume: continue from `out/checkpoints/last.npz` up to config["training"]["epochs"] epochs; a run
             folder with a config.json but no checkpoint yet (killed during its first epoch) starts at epoch 0.
@@ -134,7 +135,12 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
             per_device = training["batch_size"] // parallel.devices
             log(f"data-parallel over {parallel.devices} devices: {per_device} images per device and step{processes}")
         gan = build_trainer(
-            model, training["learning_rate"], training["beta_1"], training["seed"], training.get("precision", "float32")
+            model,
+            training["learning_rate"],
+            training["beta_1"],
+            training["seed"],
+            training.get("precision", "float32"),
+            training.get("reuse_fakes", False),
         )
         fixed_noise = sample_latent(SAMPLE_GRID_SIZE, model.latent_dim, training["seed"])
         start_epoch, best = 0, math.inf

@@ -133,16 +133,37 @@ class DCGAN(DCGANBase):
         state.set([seed_variable], [scope.get_current_value(seed_variable)])
         return z
 
-    def d_update(self, state, real_images):
-        """One update of D in `state`. Returns (d_loss, mean D(x), mean D(G(z)))."""
-        generator, discriminator = self.generator, self.discriminator
-        fake_images, g_non_trainable = generator.stateless_call(
-            state.get(generator.trainable_variables),
-            state.get(generator.non_trainable_variables),
-            self._noise(state, ops.shape(real_images)[0]),
-            training=True,
+    def generate(self, state, batch_size):
+        """G's images for fresh noise and the pullback taking a gradient at them back to G's weights."""
+        generator = self.generator
+        z, g_non_trainable = self._noise(state, batch_size), state.get(generator.non_trainable_variables)
+
+        def forward(trainable):
+            return generator.stateless_call(trainable, g_non_trainable, z, training=True)
+
+        fake_images, pullback, g_non_trainable = jax.vjp(
+            forward, state.get(generator.trainable_variables), has_aux=True
         )
         state.set(generator.non_trainable_variables, g_non_trainable)
+        return fake_images, pullback
+
+    def d_update(self, state, real_images, fakes=None):
+        """One update of D in `state` on real images and `fakes` (from `generate`) or new ones.
+
+        Returns:
+            (d_loss, mean D(x), mean D(G(z))).
+        """
+        generator, discriminator = self.generator, self.discriminator
+        if fakes is None:
+            fake_images, g_non_trainable = generator.stateless_call(
+                state.get(generator.trainable_variables),
+                state.get(generator.non_trainable_variables),
+                self._noise(state, ops.shape(real_images)[0]),
+                training=True,
+            )
+            state.set(generator.non_trainable_variables, g_non_trainable)
+        else:
+            fake_images = jax.lax.stop_gradient(fakes[0])
 
         def loss_fn(trainable, non_trainable):
             real_logits, non_trainable = discriminator.stateless_call(
@@ -161,26 +182,42 @@ class DCGAN(DCGANBase):
         _apply(self.d_optimizer, state, gradients, discriminator.trainable_variables)
         return d_loss, ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits))
 
-    def g_update(self, state, batch_size):
-        """One update of G through the (fixed) current D in `state`. Returns g_loss."""
+    def g_update(self, state, batch_size, fakes=None):
+        """One update of G through the (fixed) current D in `state`, on `fakes` (from `generate`) or new images.
+
+        Returns:
+            g_loss.
+        """
         generator, discriminator = self.generator, self.discriminator
-        z = self._noise(state, batch_size)
         d_trainable = state.get(discriminator.trainable_variables)
 
-        def loss_fn(trainable, g_non_trainable, d_non_trainable):
-            fake_images, g_non_trainable = generator.stateless_call(trainable, g_non_trainable, z, training=True)
+        def d_loss_fn(fake_images, d_non_trainable):
             fake_logits, d_non_trainable = discriminator.stateless_call(
                 d_trainable, d_non_trainable, fake_images, training=True
             )
             g_loss = generator_loss(fake_logits)
-            return _scaled(self.g_optimizer, state, g_loss), (g_loss, g_non_trainable, d_non_trainable)
+            return _scaled(self.g_optimizer, state, g_loss), (g_loss, d_non_trainable)
 
-        gradients, (g_loss, g_non_trainable, d_non_trainable) = jax.grad(loss_fn, has_aux=True)(
-            state.get(generator.trainable_variables),
-            state.get(generator.non_trainable_variables),
-            state.get(discriminator.non_trainable_variables),
-        )
-        state.set(generator.non_trainable_variables, g_non_trainable)
+        if fakes is None:
+            z = self._noise(state, batch_size)
+
+            def loss_fn(trainable, g_non_trainable, d_non_trainable):
+                fake_images, g_non_trainable = generator.stateless_call(trainable, g_non_trainable, z, training=True)
+                scaled_loss, (g_loss, d_non_trainable) = d_loss_fn(fake_images, d_non_trainable)
+                return scaled_loss, (g_loss, g_non_trainable, d_non_trainable)
+
+            gradients, (g_loss, g_non_trainable, d_non_trainable) = jax.grad(loss_fn, has_aux=True)(
+                state.get(generator.trainable_variables),
+                state.get(generator.non_trainable_variables),
+                state.get(discriminator.non_trainable_variables),
+            )
+            state.set(generator.non_trainable_variables, g_non_trainable)
+        else:
+            fake_images, pullback = fakes  # the gradient at the images, then back through G's recorded pass
+            upstream, (g_loss, d_non_trainable) = jax.grad(d_loss_fn, has_aux=True)(
+                fake_images, state.get(discriminator.non_trainable_variables)
+            )
+            (gradients,) = pullback(upstream)
         state.set(discriminator.non_trainable_variables, d_non_trainable)
         _apply(self.g_optimizer, state, gradients, generator.trainable_variables)
         return g_loss
@@ -188,11 +225,14 @@ class DCGAN(DCGANBase):
     def train_step(self, state, data):
         state = State(self, state)
         real_images = self.real_images(data)
-        # 1. Update D: real images -> 1, generated images -> 0.
-        d_loss, d_real, d_fake = self.d_update(state, real_images)
-        # 2. Update G: make the updated D call fresh generated images real.
-        g_loss = self.g_update(state, ops.shape(real_images)[0])
-        # 3. Track running means, with the metric variables taken from and put back into the state.
+        batch_size = ops.shape(real_images)[0]
+        # 1. Generate once for both updates (reuse_fakes), else let each update draw its own noise.
+        fakes = self.generate(state, batch_size) if self.reuse_fakes else None
+        # 2. Update D: real images -> 1, generated images -> 0.
+        d_loss, d_real, d_fake = self.d_update(state, real_images, fakes)
+        # 3. Update G: make the updated D call generated images real.
+        g_loss = self.g_update(state, batch_size, fakes)
+        # 4. Track running means, with the metric variables taken from and put back into the state.
         with state.scope(self.metrics_variables) as scope:
             logs = self.track(d_loss, g_loss, d_real, d_fake)
         state.set(self.metrics_variables, [scope.get_current_value(v) for v in self.metrics_variables])

@@ -81,13 +81,23 @@ class DCGAN(DCGANBase):
         seed = seed + ops.cast(ops.stack([replica * REPLICA_SEED_STRIDE, 0]), seed.dtype)
         return tf.random.stateless_normal((batch_size, self.latent_dim), seed=ops.cast(seed, "int64"))
 
-    def d_step(self, real_images):
-        """One update of D on a batch of real images and as many generated ones.
+    def generate(self, batch_size):
+        """G's images for fresh noise and the tape that recorded them, for the G step to backpropagate through."""
+        tape = tf.GradientTape()
+        with tape:
+            fake_images = self.generator(self.sample_latent(batch_size), training=True)
+        return fake_images, tape
+
+    def d_step(self, real_images, fakes=None):
+        """One update of D on a batch of real images and as many generated ones (`fakes`, else new ones).
 
         Returns:
             (d_loss, mean D(x), mean D(G(z))) of this replica's batch.
         """
-        fake_images = self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True)
+        if fakes is None:
+            fake_images = self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True)
+        else:
+            fake_images = tf.stop_gradient(fakes[0])
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(real_images, training=True)
             fake_logits = self.discriminator(fake_images, training=True)
@@ -98,16 +108,26 @@ class DCGAN(DCGANBase):
         self.d_optimizer.apply_gradients(zip(gradients, self.discriminator.trainable_variables, strict=True))
         return d_loss, ops.mean(ops.sigmoid(real_logits)), ops.mean(ops.sigmoid(fake_logits))
 
-    def g_step(self, batch_size):
-        """One update of G through the (fixed) current D.
+    def g_step(self, batch_size, fakes=None):
+        """One update of G through the (fixed) current D, on `fakes` (from `generate`) or on new images.
 
         Returns:
             g_loss of this replica's batch.
         """
-        z = self.sample_latent(batch_size)
-        with tf.GradientTape() as tape:
-            g_loss = generator_loss(self.discriminator(self.generator(z, training=True), training=True))
-            scaled_loss = self.g_optimizer.scale_loss(g_loss / _replica()[1])
-        gradients = tape.gradient(scaled_loss, self.generator.trainable_variables)
-        self.g_optimizer.apply_gradients(zip(gradients, self.generator.trainable_variables, strict=True))
+        variables = self.generator.trainable_variables
+        if fakes is None:
+            z = self.sample_latent(batch_size)
+            with tf.GradientTape() as tape:
+                g_loss = generator_loss(self.discriminator(self.generator(z, training=True), training=True))
+                scaled_loss = self.g_optimizer.scale_loss(g_loss / _replica()[1])
+            gradients = tape.gradient(scaled_loss, variables)
+        else:
+            fake_images, g_tape = fakes
+            with tf.GradientTape() as tape:  # gradient at the images, then back through G's recorded pass
+                tape.watch(fake_images)
+                g_loss = generator_loss(self.discriminator(fake_images, training=True))
+                scaled_loss = self.g_optimizer.scale_loss(g_loss / _replica()[1])
+            upstream = tape.gradient(scaled_loss, fake_images)
+            gradients = g_tape.gradient(fake_images, variables, output_gradients=upstream)
+        self.g_optimizer.apply_gradients(zip(gradients, variables, strict=True))
         return g_loss

@@ -39,14 +39,21 @@ def sum_gradient(function, inputs):
 class DCGAN(DCGANBase):
     __doc__ = DCGANBase.__doc__
 
-    def d_step(self, real_images):
-        """One update of D on a batch of real images and as many generated ones.
+    def generate(self, batch_size):
+        """G's images for fresh noise, with autograd's record of them for the G step; a 1-tuple."""
+        return (self.generator(self.sample_latent(batch_size), training=True),)
+
+    def d_step(self, real_images, fakes=None):
+        """One update of D on a batch of real images and as many generated ones (`fakes`, else new ones).
 
         Returns:
             (d_loss, mean D(x), mean D(G(z))).
         """
-        with torch.no_grad():
-            fake_images = self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True)
+        if fakes is None:
+            with torch.no_grad():
+                fake_images = self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True)
+        else:
+            fake_images = fakes[0].detach()
         self.zero_grad()
         real_logits = self.discriminator(real_images, training=True)
         fake_logits = self.discriminator(fake_images, training=True)
@@ -58,14 +65,14 @@ class DCGAN(DCGANBase):
             )
         return d_loss.detach(), ops.mean(ops.sigmoid(real_logits.detach())), ops.mean(ops.sigmoid(fake_logits.detach()))
 
-    def g_step(self, batch_size):
-        """One update of G through the (fixed) current D.
+    def g_step(self, batch_size, fakes=None):
+        """One update of G through the (fixed) current D, on `fakes` (from `generate`) or on new images.
 
         Returns:
             g_loss.
         """
         self.zero_grad()
-        fake_images = self.generator(self.sample_latent(batch_size), training=True)
+        fake_images = self.generator(self.sample_latent(batch_size), training=True) if fakes is None else fakes[0]
         g_loss = generator_loss(self.discriminator(fake_images, training=True))
         self.g_optimizer.scale_loss(g_loss).backward()
         with torch.no_grad():
