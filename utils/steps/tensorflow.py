@@ -74,6 +74,10 @@ class DCGAN(DCGANBase):
             jit_compile = not tf.distribute.has_strategy() and not is_op_determinism_enabled()
         super().compile(d_optimizer, g_optimizer, jit_compile=jit_compile, **kwargs)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Skip Keras's symbolic build, which under tf.distribute reads a batch from a new iterator of the
+        training stream (tf.data prefetches, so several batches were lost): G, D and both optimizers are built."""
+
     def sample_latent(self, batch_size):
         """Draw z ~ N(0, 1); under tf.distribute each replica gets its own noise (a SeedGenerator alone repeats it)."""
         replica, _ = _replica()
