@@ -153,17 +153,9 @@ class DCGAN(DCGANBase):
         Returns:
             (d_loss, mean D(x), mean D(G(z))).
         """
-        generator, discriminator = self.generator, self.discriminator
-        if fakes is None:
-            fake_images, g_non_trainable = generator.stateless_call(
-                state.get(generator.trainable_variables),
-                state.get(generator.non_trainable_variables),
-                self._noise(state, ops.shape(real_images)[0]),
-                training=True,
-            )
-            state.set(generator.non_trainable_variables, g_non_trainable)
-        else:
-            fake_images = jax.lax.stop_gradient(fakes[0])
+        discriminator = self.discriminator
+        fakes = fakes or self.generate(state, ops.shape(real_images)[0])  # an unused pullback compiles away
+        fake_images = jax.lax.stop_gradient(fakes[0])
 
         def loss_fn(trainable, non_trainable):
             real_logits, non_trainable = discriminator.stateless_call(
@@ -188,38 +180,24 @@ class DCGAN(DCGANBase):
         Returns:
             g_loss.
         """
-        generator, discriminator = self.generator, self.discriminator
+        discriminator = self.discriminator
         d_trainable = state.get(discriminator.trainable_variables)
 
-        def d_loss_fn(fake_images, d_non_trainable):
+        def loss_fn(fake_images, d_non_trainable):
             fake_logits, d_non_trainable = discriminator.stateless_call(
                 d_trainable, d_non_trainable, fake_images, training=True
             )
             g_loss = generator_loss(fake_logits)
             return _scaled(self.g_optimizer, state, g_loss), (g_loss, d_non_trainable)
 
-        if fakes is None:
-            z = self._noise(state, batch_size)
-
-            def loss_fn(trainable, g_non_trainable, d_non_trainable):
-                fake_images, g_non_trainable = generator.stateless_call(trainable, g_non_trainable, z, training=True)
-                scaled_loss, (g_loss, d_non_trainable) = d_loss_fn(fake_images, d_non_trainable)
-                return scaled_loss, (g_loss, g_non_trainable, d_non_trainable)
-
-            gradients, (g_loss, g_non_trainable, d_non_trainable) = jax.grad(loss_fn, has_aux=True)(
-                state.get(generator.trainable_variables),
-                state.get(generator.non_trainable_variables),
-                state.get(discriminator.non_trainable_variables),
-            )
-            state.set(generator.non_trainable_variables, g_non_trainable)
-        else:
-            fake_images, pullback = fakes  # the gradient at the images, then back through G's recorded pass
-            upstream, (g_loss, d_non_trainable) = jax.grad(d_loss_fn, has_aux=True)(
-                fake_images, state.get(discriminator.non_trainable_variables)
-            )
-            (gradients,) = pullback(upstream)
+        # The gradient at the images, then back through G's recorded pass.
+        fake_images, pullback = fakes or self.generate(state, batch_size)
+        upstream, (g_loss, d_non_trainable) = jax.grad(loss_fn, has_aux=True)(
+            fake_images, state.get(discriminator.non_trainable_variables)
+        )
+        (gradients,) = pullback(upstream)
         state.set(discriminator.non_trainable_variables, d_non_trainable)
-        _apply(self.g_optimizer, state, gradients, generator.trainable_variables)
+        _apply(self.g_optimizer, state, gradients, self.generator.trainable_variables)
         return g_loss
 
     def train_step(self, state, data):

@@ -98,10 +98,7 @@ class DCGAN(DCGANBase):
         Returns:
             (d_loss, mean D(x), mean D(G(z))) of this replica's batch.
         """
-        if fakes is None:
-            fake_images = self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True)
-        else:
-            fake_images = tf.stop_gradient(fakes[0])
+        fake_images = tf.stop_gradient((fakes or self.generate(ops.shape(real_images)[0]))[0])
         with tf.GradientTape() as tape:
             real_logits = self.discriminator(real_images, training=True)
             fake_logits = self.discriminator(fake_images, training=True)
@@ -119,19 +116,12 @@ class DCGAN(DCGANBase):
             g_loss of this replica's batch.
         """
         variables = self.generator.trainable_variables
-        if fakes is None:
-            z = self.sample_latent(batch_size)
-            with tf.GradientTape() as tape:
-                g_loss = generator_loss(self.discriminator(self.generator(z, training=True), training=True))
-                scaled_loss = self.g_optimizer.scale_loss(g_loss / _replica()[1])
-            gradients = tape.gradient(scaled_loss, variables)
-        else:
-            fake_images, g_tape = fakes
-            with tf.GradientTape() as tape:  # gradient at the images, then back through G's recorded pass
-                tape.watch(fake_images)
-                g_loss = generator_loss(self.discriminator(fake_images, training=True))
-                scaled_loss = self.g_optimizer.scale_loss(g_loss / _replica()[1])
-            upstream = tape.gradient(scaled_loss, fake_images)
-            gradients = g_tape.gradient(fake_images, variables, output_gradients=upstream)
+        fake_images, g_tape = fakes or self.generate(batch_size)
+        with tf.GradientTape() as tape:  # the gradient at the images, then back through G's recorded pass
+            tape.watch(fake_images)
+            g_loss = generator_loss(self.discriminator(fake_images, training=True))
+            scaled_loss = self.g_optimizer.scale_loss(g_loss / _replica()[1])
+        upstream = tape.gradient(scaled_loss, fake_images)
+        gradients = g_tape.gradient(fake_images, variables, output_gradients=upstream)
         self.g_optimizer.apply_gradients(zip(gradients, variables, strict=True))
         return g_loss

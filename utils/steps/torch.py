@@ -50,10 +50,9 @@ class DCGAN(DCGANBase):
             (d_loss, mean D(x), mean D(G(z))).
         """
         if fakes is None:
-            with torch.no_grad():
-                fake_images = self.generator(self.sample_latent(ops.shape(real_images)[0]), training=True)
-        else:
-            fake_images = fakes[0].detach()
+            with torch.no_grad():  # no graph to keep: this update does not train G
+                fakes = self.generate(ops.shape(real_images)[0])
+        fake_images = fakes[0].detach()
         self.zero_grad()
         real_logits = self.discriminator(real_images, training=True)
         fake_logits = self.discriminator(fake_images, training=True)
@@ -72,7 +71,7 @@ class DCGAN(DCGANBase):
             g_loss.
         """
         self.zero_grad()
-        fake_images = self.generator(self.sample_latent(batch_size), training=True) if fakes is None else fakes[0]
+        (fake_images,) = fakes or self.generate(batch_size)
         g_loss = generator_loss(self.discriminator(fake_images, training=True))
         self.g_optimizer.scale_loss(g_loss).backward()
         with torch.no_grad():
