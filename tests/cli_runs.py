@@ -19,11 +19,12 @@ STEPS_PER_EPOCH = 512 // 32
 WAIT_S = 600  # the longest any single wait may take before the test gives up (a loaded 2-core machine is slow)
 
 
-def start(*args, env=None):
-    """Start `python dcgan.py ARGS` on the CPU; returns the `Popen` (text stdout and stderr in pipes)."""
+def start(*args, env=None, script=ROOT / "dcgan.py"):
+    """Start `python dcgan.py ARGS` (or another `script`) on the CPU; returns the `Popen` (text stdout and
+    stderr in pipes)."""
     environment = {**os.environ, "KERAS_BACKEND": "tensorflow", "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
     return subprocess.Popen(
-        [sys.executable, str(ROOT / "dcgan.py"), *map(str, args)],
+        [sys.executable, str(script), *map(str, args)],
         cwd=ROOT,
         env={**environment, **(env or {})},
         stdout=subprocess.PIPE,

@@ -8,8 +8,7 @@ import sys
 
 import numpy as np
 import pytest
-from cli_runs import TINY_RUN, finish, start
-from conftest import FASHION_MNIST_DIR, ROOT, last_line
+from conftest import FASHION_MNIST_DIR, ROOT
 
 pytestmark = pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="needs Debian's Fashion-MNIST IDX files")
 
@@ -42,16 +41,3 @@ def test_two_devices_train_in_sync_with_true_losses(backend, tmp_path):
         # Same data, same global batch: the logged values are true means (not divided by the 2 replicas).
         np.testing.assert_allclose(parallel["history"][key], single["history"][key], rtol=0.15, err_msg=key)
     assert (tmp_path / "parallel" / "generator.keras").is_file()
-
-
-def test_tensorflow_on_several_machines_is_refused_in_one_line(tmp_path):
-    if importlib.util.find_spec("tensorflow") is None:
-        pytest.skip("tensorflow is not installed")
-    cluster = '{"cluster": {"worker": ["localhost:1", "localhost:2"]}, "task": {"type": "worker", "index": 0}}'
-    code, _, stderr = finish(
-        start("train", *TINY_RUN, "--data-parallel", "--out", tmp_path / "run", env={"TF_CONFIG": cluster})
-    )
-    assert code != 0
-    assert "keras-team/keras#20585" in last_line(stderr) and "--backend jax" in last_line(stderr)
-    assert "Traceback" not in stderr
-    assert not (tmp_path / "run" / "config.json").exists()

@@ -137,9 +137,9 @@ def build_parser():
     run.add_argument(
         "--data-parallel",
         action="store_true",
-        help="split each batch across every GPU (tensorflow: MirroredStrategy on this machine; jax: "
-        "keras.distribution.DataParallel, on several machines with KERAS_DISTRIBUTION_* set, see README); "
-        "--batch-size is the global batch",
+        help="split each batch across every GPU (tensorflow: MirroredStrategy, on several machines "
+        "MultiWorkerMirroredStrategy with TF_CONFIG set; jax: keras.distribution.DataParallel, on several machines "
+        "with KERAS_DISTRIBUTION_* set; see README); --batch-size is the global batch",
     )
     run.add_argument(
         "--reuse-fakes",

@@ -131,7 +131,7 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
         skipped = describe_skipped(data.skipped)
         log(f"data: {data.num_examples} images from {data.source}" + (f" ({skipped})" if skipped else ""))
         if training.get("data_parallel"):
-            processes = f", process {parallel.shard} of {parallel.shards}" if parallel.shards > 1 else ""
+            processes = f", process {parallel.process} of {parallel.processes}" if parallel.processes > 1 else ""
             per_device = training["batch_size"] // parallel.devices
             log(f"data-parallel over {parallel.devices} devices: {per_device} images per device and step{processes}")
         gan = build_trainer(

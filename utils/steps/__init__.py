@@ -12,9 +12,12 @@ class Parallel:
         writes: whether this process writes the run's files (one process does; the others compute the same).
         shard, shards: this process feeds part `shard` of `shards` equal parts of every global batch (0 of 1
             when the engine splits one stream of global batches itself).
+        process, processes: this process's index among the run's processes (0 of 1 on one machine).
     """
 
     devices: int
     writes: bool = True
     shard: int = 0
     shards: int = 1
+    process: int = 0
+    processes: int = 1

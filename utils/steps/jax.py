@@ -43,7 +43,9 @@ def data_parallel():
     process, processes = jax.process_index(), jax.process_count()
     with keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False).scope():
         try:
-            yield Parallel(len(devices), writes=process == 0, shard=process, shards=processes)
+            yield Parallel(
+                len(devices), writes=process == 0, shard=process, shards=processes, process=process, processes=processes
+            )
         except jax.errors.JaxRuntimeError as exc:
             if processes == 1:
                 raise

@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 
 import tensorflow as tf
 from keras import ops
@@ -24,22 +25,42 @@ def make_deterministic():
 def data_parallel():
     """Build and train inside a `tf.distribute.MirroredStrategy` over every local GPU (else every logical CPU).
 
-    Several machines (TF_CONFIG set) are refused: Keras 3's `fit` fails under `MultiWorkerMirroredStrategy`
-    (keras-team/keras#20585; here it fails while reducing the first batch and then the metrics), so they train
-    with `--backend jax` instead.
+    Several machines: start one process per machine with TF_CONFIG set (the cluster's workers and this one's
+    index); they then train inside a `tf.distribute.MultiWorkerMirroredStrategy` over the GPUs of all. Every
+    process reads the same stream of global batches, of which tf.distribute gives each device its part.
 
     Yields:
-        A `Parallel` with the number of replicas; tf.distribute splits each global batch itself.
+        A `Parallel` with the number of replicas; the chief process (worker 0 unless a chief is named) writes.
     """
-    if "TF_CONFIG" in os.environ:
-        raise UserError(
-            "TF_CONFIG is set, but Keras 3 cannot train under MultiWorkerMirroredStrategy (keras-team/keras#20585): "
-            "train on several machines with --backend jax (see README), or unset TF_CONFIG"
-        )
-    devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-    strategy = tf.distribute.MirroredStrategy([device.name for device in devices])
+    if "TF_CONFIG" not in os.environ:
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        strategy = tf.distribute.MirroredStrategy([device.name for device in devices])
+        with strategy.scope():
+            yield Parallel(strategy.num_replicas_in_sync)
+        return
+    try:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    except (ValueError, KeyError, TypeError) as exc:  # TF_CONFIG that is not JSON or names no such task
+        raise UserError(f"TF_CONFIG cannot be used: {exc}") from None
+    resolver = strategy.cluster_resolver
+    jobs = resolver.cluster_spec().as_dict()
+    chiefs = len(jobs.get("chief", []))
+    process = resolver.task_id + (chiefs if resolver.task_type == "worker" else 0)
+    processes = chiefs + len(jobs.get("worker", []))
     with strategy.scope():
-        yield Parallel(strategy.num_replicas_in_sync)
+        try:
+            yield Parallel(
+                strategy.num_replicas_in_sync,
+                writes=strategy.extended.should_checkpoint,
+                process=process,
+                processes=processes,
+            )
+        except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.DeadlineExceededError) as exc:
+            reason = re.sub(r"\{\{.*?\}\}\s*", "", exc.message).strip().splitlines()[0]  # drop TF's op names
+            raise UserError(
+                f"process {process} of {processes} stopped: {reason} (when another process stopped first, "
+                "its own message says why)"
+            ) from None
 
 
 def _replica():
@@ -76,7 +97,17 @@ class DCGAN(DCGANBase):
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Skip Keras's symbolic build, which under tf.distribute reads a batch from a new iterator of the
-        training stream (tf.data prefetches, so several batches were lost): G, D and both optimizers are built."""
+        training stream (tf.data prefetches, so several batches were lost; on several machines it fails while
+        reducing that batch): G, D and both optimizers are built."""
+
+    def track(self, d_loss, g_loss, d_real, d_fake):
+        """As `DCGANBase.track`; on several machines each value has shape (1,), because Keras's `fit` reduces
+        them across machines along axis 0, which a scalar lacks (keras-team/keras#20585)."""
+        logs = super().track(d_loss, g_loss, d_real, d_fake)
+        strategy = tf.distribute.get_strategy()
+        if tf.distribute.has_strategy() and strategy.num_replicas_in_sync > len(strategy.extended.worker_devices):
+            return {name: ops.reshape(value, (1,)) for name, value in logs.items()}
+        return logs
 
     def sample_latent(self, batch_size):
         """Draw z ~ N(0, 1); under tf.distribute each replica gets its own noise (a SeedGenerator alone repeats it)."""

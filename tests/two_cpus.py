@@ -1,0 +1,19 @@
+"""Run dcgan.py's command line with TensorFlow's CPU split into 2 logical devices (a machine with 2 "GPUs").
+
+Usage: python tests/two_cpus.py COMMAND ARGS... (as dcgan.py). Used by tests/test_multi_process.py.
+"""
+
+import sys
+from pathlib import Path
+
+import tensorflow as tf
+
+ROOT = Path(__file__).resolve().parents[1]
+
+if __name__ == "__main__":
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    sys.path.insert(0, str(ROOT))
+    from utils.cli import main
+
+    sys.exit(main(sys.argv[1:]))
