@@ -1,11 +1,13 @@
 """TensorFlow: gradients by `tf.GradientTape`; also right under `tf.distribute` strategies."""
 
 import contextlib
+import inspect
+import itertools
 import os
 import re
 
 import tensorflow as tf
-from keras import ops
+from keras import ops, tree
 from tensorflow.python.framework.config import is_op_determinism_enabled  # what Keras itself checks
 
 from utils.errors import UserError
@@ -63,6 +65,30 @@ def data_parallel():
             ) from None
 
 
+def without_autotuning(batches):
+    """A tf.data stream of a Python iterator's batches, in order, with tf.data's autotuning off.
+
+    Keras feeds a generator through tf.data with an autotuned prefetch. When `fit` returns, tearing that down
+    waits for the autotuning thread's next wake-up: 0 to 10 s on a 2-core CPU, once per `fit` call. The
+    toolkit's batches come from a prefetching thread already (`utils.epochs.prefetch`), so a fixed prefetch of
+    one batch serves as well.
+
+    Args:
+        batches: an iterator of arrays or tuples of arrays, each with the batch first.
+
+    Returns:
+        A `tf.data.Dataset` of the same items (an empty iterator is returned as it is).
+    """
+    first = next(batches, None)
+    if first is None:
+        return batches
+    signature = tree.map_structure(lambda array: tf.TensorSpec((None, *array.shape[1:]), array.dtype), first)
+    dataset = tf.data.Dataset.from_generator(lambda: itertools.chain([first], batches), output_signature=signature)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return dataset.prefetch(1).with_options(options)
+
+
 def _replica():
     """(this replica's index, number of replicas) in a tf.distribute step; (0, 1) outside one."""
     context = tf.distribute.get_replica_context()
@@ -94,6 +120,12 @@ class DCGAN(DCGANBase):
         if jit_compile == "auto":
             jit_compile = not tf.distribute.has_strategy() and not is_op_determinism_enabled()
         super().compile(d_optimizer, g_optimizer, jit_compile=jit_compile, **kwargs)
+
+    def fit(self, x=None, *args, **kwargs):
+        """As `keras.Model.fit`; a generator `x` is fed through `without_autotuning` (no wait after training)."""
+        if inspect.isgenerator(x):
+            x = without_autotuning(x)
+        return super().fit(x, *args, **kwargs)
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Skip Keras's symbolic build, which under tf.distribute reads a batch from a new iterator of the
