@@ -11,7 +11,6 @@ import jax
 import keras
 from keras import ops
 
-from utils.errors import UserError
 from utils.gan_base import DCGANBase
 from utils.losses import discriminator_loss, generator_loss
 from utils.steps import Parallel
@@ -41,19 +40,14 @@ def data_parallel():
     devices = keras.distribution.list_devices()
     # Our input stream already yields this process's part of each batch (utils.epochs), so no auto-sharding.
     process, processes = jax.process_index(), jax.process_count()
+    parallel = Parallel(len(devices), shard=process, shards=processes, process=process, processes=processes)
     with keras.distribution.DataParallel(devices=devices, auto_shard_dataset=False).scope():
         try:
-            yield Parallel(
-                len(devices), writes=process == 0, shard=process, shards=processes, process=process, processes=processes
-            )
+            yield parallel
         except jax.errors.JaxRuntimeError as exc:
             if processes == 1:
                 raise
-            reason = str(exc).strip().splitlines()[0]
-            raise UserError(
-                f"process {process} of {processes} stopped: {reason} (when another process stopped first, "
-                "its own message says why)"
-            ) from None
+            raise parallel.stopped(str(exc).strip().splitlines()[0]) from None
 
 
 def sum_gradient(function, inputs):

@@ -49,20 +49,14 @@ def data_parallel():
     chiefs = len(jobs.get("chief", []))
     process = resolver.task_id + (chiefs if resolver.task_type == "worker" else 0)
     processes = chiefs + len(jobs.get("worker", []))
+    # The chief (or worker 0) is process 0, the one that writes, as `strategy.extended.should_checkpoint` says.
+    parallel = Parallel(strategy.num_replicas_in_sync, process=process, processes=processes)
     with strategy.scope():
         try:
-            yield Parallel(
-                strategy.num_replicas_in_sync,
-                writes=strategy.extended.should_checkpoint,
-                process=process,
-                processes=processes,
-            )
+            yield parallel
         except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.DeadlineExceededError) as exc:
             reason = re.sub(r"\{\{.*?\}\}\s*", "", exc.message).strip().splitlines()[0]  # drop TF's op names
-            raise UserError(
-                f"process {process} of {processes} stopped: {reason} (when another process stopped first, "
-                "its own message says why)"
-            ) from None
+            raise parallel.stopped(reason) from None
 
 
 def without_autotuning(batches):
