@@ -8,8 +8,6 @@ data=${2:-/usr/share/datasets/fashion-mnist}
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 py=${PYTHON:-python3}
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-KERAS_BACKEND=jax $py -c "import jax, torch, keras; print('jax', jax.__version__, jax.devices(), 'torch', torch.__version__, 'keras', keras.__version__)"
 
 # 1. The committed run: the paper's architecture at 28x28 on all 60k Fashion-MNIST images, JAX, float32.
 start=$(date +%s)
@@ -18,16 +16,8 @@ $py dcgan.py train --backend jax --dataset fashion_mnist --data-dir "$data" --ar
 echo "{\"run\": \"fashion_mnist\", \"wall_s\": $(($(date +%s) - start))}"
 tar czf "$out/fashion_mnist_run.tgz" --exclude=checkpoints --exclude=logs -C runs fashion_mnist
 
-# 2. Training speed, reference architecture (64x64x3, ngf = ndf = 64): PyTorch reference loop vs the toolkit.
-for batch in 128 1024; do
-    timeout 120 $py benchmarks/torch_reference.py --batch-size $batch --steps 50 --repeats 2
-    for precision in float32 mixed_bfloat16; do
-        timeout 150 $py benchmarks/train_speed.py --backend jax --precision $precision --batch-size $batch --steps 50 --repeats 2
-    done
-    # The reference's own algorithm: the G step reuses the D step's generated images (one G forward per step).
-    timeout 150 $py benchmarks/train_speed.py --backend jax --precision mixed_bfloat16 --batch-size $batch --steps 50 \
-        --repeats 2 --reuse-fakes
-done
+# 2. Training speed, reference architecture: the PyTorch reference loop against the toolkit.
+bash benchmarks/gpu_speed.sh
 timeout 150 $py benchmarks/train_speed.py --backend torch --precision float32 --batch-size 128 --steps 20 --repeats 2
 
 # 3. Does the input path keep up? Fashion-MNIST from memory through utils.data vs one on-device batch.

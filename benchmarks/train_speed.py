@@ -52,7 +52,15 @@ def parse_args(argv=None):
         action="store_true",
         help="the G step reuses the D step's generated images, as the PyTorch reference does (both loops)",
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--two-d-calls",
+        action="store_true",
+        help="JAX: call D separately on the real and the generated batch (by default one call takes both)",
+    )
+    args = parser.parse_args(argv)
+    if args.two_d_calls and args.backend != "jax":
+        parser.error("--two-d-calls is for --backend jax (only its step calls D once on both batches)")
+    return args
 
 
 def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_dim, reuse_fakes=False):
@@ -136,6 +144,8 @@ def main(argv=None):
     )
     keras.utils.set_random_seed(0)
     gan = build_trainer(config, precision=args.precision, reuse_fakes=args.reuse_fakes)
+    if args.backend == "jax":
+        gan.one_d_call = not args.two_d_calls
     if args.input:
         data = load_dataset(
             args.input, args.image_size, channels, batch_size=args.batch_size, data_dir=args.data_dir, seed=0
@@ -183,6 +193,7 @@ def main(argv=None):
         "input": source,
         "jit_compile": bool(gan.jit_compile),
         "reuse_fakes": args.reuse_fakes,
+        **({"one_d_call": gan.one_d_call} if args.backend == "jax" else {}),
         "images_per_s": round(images / min(toolkit_times), 1),
     }
     if reference_times:

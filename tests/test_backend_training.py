@@ -152,3 +152,27 @@ def test_reused_fakes_train_like_two_generator_passes_on_the_same_noise(tiny_mod
     g_statistics = [values(gan.generator.non_trainable_variables) for gan in (fresh, reused)]
     assert g_statistics[0], "the tiny G has BatchNorm"
     assert any(not np.allclose(a, b) for a, b in zip(*g_statistics, strict=True))
+
+
+@pytest.mark.skipif(keras.backend.backend() != "jax", reason="one D call for both batches is the JAX step's")
+def test_one_d_call_trains_like_two(tiny_model):
+    """JAX calls D once on the real and generated batch (BatchNorm statistics per batch): the same weights and
+    moving statistics as two calls; with dropout in D, whose masks must differ per call, it makes two."""
+    trained = {}
+    for one_call in (False, True):
+        keras.utils.set_random_seed(0)
+        gan = build_trainer(tiny_model)
+        gan.one_d_call = one_call
+        gan.fit(batches(uint8_images()), steps_per_epoch=3, epochs=1, verbose=0, shuffle=False)
+        trained[one_call] = gan
+    statistics = trained[True].discriminator.non_trainable_variables
+    assert statistics, "the tiny D has BatchNorm"
+    assert trained[True]._one_call_momenta() == [0.9] * len(statistics)
+    assert trained[False]._one_call_momenta() is None
+    for group in ("trainable_variables", "non_trainable_variables"):
+        two, one = (values(getattr(gan, group)) for gan in (trained[False], trained[True]))
+        for a, b in zip(two, one, strict=True):
+            np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+    with_dropout = build_trainer(dataclasses.replace(tiny_model, d_dropout=0.3))
+    assert with_dropout._one_call_momenta() is None

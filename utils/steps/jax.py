@@ -116,6 +116,9 @@ def _apply(optimizer, state, gradients, variables):
 
 class DCGAN(DCGANBase):
     __doc__ = DCGANBase.__doc__
+    # D's update calls D once on its real and generated batches together where that computes the same as two calls
+    # (see `_d_logits`); benchmarks/train_speed.py --two-d-calls turns it off to time both.
+    one_d_call = True
 
     def compile(self, d_optimizer, g_optimizer, **kwargs):
         super().compile(d_optimizer, g_optimizer, **kwargs)
@@ -143,6 +146,45 @@ class DCGAN(DCGANBase):
         state.set(generator.non_trainable_variables, g_non_trainable)
         return fake_images, pullback
 
+    def _d_logits(self, trainable, non_trainable, real_images, fake_images):
+        """D's logits for the real and the generated batch, called in that order, and its non-trainable values after.
+
+        Where `_one_call_momenta` allows, both batches go through D in one call: `jax.vmap` over the pair turns every
+        convolution into one of twice the batch, while BatchNorm still normalizes each batch by its own statistics
+        (the same values and gradients as two calls, in half the kernel launches).
+        """
+        discriminator = self.discriminator
+
+        def call(images, non_trainable):
+            return discriminator.stateless_call(trainable, non_trainable, images, training=True)
+
+        momenta = self._one_call_momenta()
+        if momenta is None:
+            real_logits, non_trainable = call(real_images, non_trainable)
+            fake_logits, non_trainable = call(fake_images, non_trainable)
+            return real_logits, fake_logits, non_trainable
+        logits, after = jax.vmap(call, in_axes=(0, None))(jax.numpy.stack([real_images, fake_images]), non_trainable)
+        # Both calls started from the same moving statistics; applying the real batch's update before the fake's:
+        # m * (m * v + (1 - m) * real) + (1 - m) * fake = after_fake + m * (after_real - v).
+        non_trainable = [
+            new[1] + momentum * (new[0] - old) for new, old, momentum in zip(after, non_trainable, momenta, strict=True)
+        ]
+        return logits[0], logits[1], non_trainable
+
+    def _one_call_momenta(self):
+        """The momentum of each of D's non-trainable variables, if all are BatchNorm moving statistics, else None.
+
+        None also when `one_d_call` is off, and under a distribution (sharding the stacked pair would move data).
+        """
+        if not self.one_d_call or keras.distribution.distribution() is not None:
+            return None
+        momenta = {}
+        for layer in self.discriminator.layers:
+            if isinstance(layer, keras.layers.BatchNormalization) and not layer.renorm:
+                momenta.update({id(layer.moving_mean): layer.momentum, id(layer.moving_variance): layer.momentum})
+        variables = self.discriminator.non_trainable_variables
+        return [momenta[id(v)] for v in variables] if all(id(v) in momenta for v in variables) else None
+
     def d_update(self, state, real_images, fakes=None):
         """One update of D in `state` on real images and `fakes` (from `generate`) or new ones.
 
@@ -154,12 +196,7 @@ class DCGAN(DCGANBase):
         fake_images = jax.lax.stop_gradient(fakes[0])
 
         def loss_fn(trainable, non_trainable):
-            real_logits, non_trainable = discriminator.stateless_call(
-                trainable, non_trainable, real_images, training=True
-            )
-            fake_logits, non_trainable = discriminator.stateless_call(
-                trainable, non_trainable, fake_images, training=True
-            )
+            real_logits, fake_logits, non_trainable = self._d_logits(trainable, non_trainable, real_images, fake_images)
             d_loss = discriminator_loss(real_logits, fake_logits)
             return _scaled(self.d_optimizer, state, d_loss), (d_loss, non_trainable, real_logits, fake_logits)
 
