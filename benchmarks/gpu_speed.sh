@@ -13,12 +13,12 @@ KERAS_BACKEND=jax $py -c "import jax, torch, keras; print('jax', jax.__version__
 # after the toolkit at each batch size, since its speed varies between runs.
 for batch in 128 1024; do
     timeout 120 $py benchmarks/torch_reference.py --batch-size $batch --steps 50 --repeats 3
-    # bfloat16: D's update with one D call on both batches (the default) and with two calls.
+    # bfloat16: D's update with one D call on both batches (the default on a GPU) and with two calls.
     speed --precision mixed_bfloat16 --batch-size $batch
-    speed --precision mixed_bfloat16 --batch-size $batch --two-d-calls
+    speed --precision mixed_bfloat16 --batch-size $batch --d-calls two
     # The reference's own algorithm: the G step reuses the D step's generated images (one G forward per step).
     speed --precision mixed_bfloat16 --batch-size $batch --reuse-fakes
-    speed --precision mixed_bfloat16 --batch-size $batch --reuse-fakes --two-d-calls
+    speed --precision mixed_bfloat16 --batch-size $batch --reuse-fakes --d-calls two
     timeout 120 $py benchmarks/torch_reference.py --batch-size $batch --steps 50 --repeats 3
 done
 # Does XLA's CUDA-graph capture (command buffers) matter at the small batch? The same run with it off.

@@ -27,6 +27,7 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, nargs="+", default=[128])
     parser.add_argument("--precision", nargs="+", default=["mixed_bfloat16"])
     parser.add_argument("--batchnorm", choices=["both", "none"], default="both")
+    parser.add_argument("--reuse-fakes", action="store_true", help="the G step on the D step's generated images")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=2)
     return parser.parse_args(argv)
@@ -54,7 +55,7 @@ def measure(args, batch_size, precision):
     settings = {"g_batchnorm": False, "d_batchnorm": False} if args.batchnorm == "none" else {}
     config = model_config(args.architecture, image_size=args.image_size, channels=channels, **settings)
     keras.utils.set_random_seed(0)
-    gan = build_trainer(config, precision=precision)
+    gan = build_trainer(config, precision=precision, reuse_fakes=args.reuse_fakes)
     shape = (batch_size, args.image_size, args.image_size, channels)
     real = jax.device_put(np.random.default_rng(0).uniform(-1, 1, shape).astype("float32"))
 
@@ -105,6 +106,8 @@ def measure(args, batch_size, precision):
         "architecture": args.architecture,
         "image_size": args.image_size,
         "batchnorm": args.batchnorm,
+        "reuse_fakes": args.reuse_fakes,
+        "one_d_call": gan.one_d_call,
         "precision": precision,
         "batch_size": batch_size,
         "steps": args.steps,

@@ -53,13 +53,14 @@ def parse_args(argv=None):
         help="the G step reuses the D step's generated images, as the PyTorch reference does (both loops)",
     )
     parser.add_argument(
-        "--two-d-calls",
-        action="store_true",
-        help="JAX: call D separately on the real and the generated batch (by default one call takes both)",
+        "--d-calls",
+        choices=["one", "two"],
+        help="JAX: D's update calls D once on the real and generated batch, or once on each (default: the "
+        "trainer's, one on a GPU, two on a CPU)",
     )
     args = parser.parse_args(argv)
-    if args.two_d_calls and args.backend != "jax":
-        parser.error("--two-d-calls is for --backend jax (only its step calls D once on both batches)")
+    if args.d_calls and args.backend != "jax":
+        parser.error("--d-calls is for --backend jax (only its step can call D once on both batches)")
     return args
 
 
@@ -144,8 +145,8 @@ def main(argv=None):
     )
     keras.utils.set_random_seed(0)
     gan = build_trainer(config, precision=args.precision, reuse_fakes=args.reuse_fakes)
-    if args.backend == "jax":
-        gan.one_d_call = not args.two_d_calls
+    if args.d_calls:
+        gan.one_d_call = args.d_calls == "one"
     if args.input:
         data = load_dataset(
             args.input, args.image_size, channels, batch_size=args.batch_size, data_dir=args.data_dir, seed=0

@@ -175,4 +175,5 @@ def test_one_d_call_trains_like_two(tiny_model):
             np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
 
     with_dropout = build_trainer(dataclasses.replace(tiny_model, d_dropout=0.3))
+    with_dropout.one_d_call = True
     assert with_dropout._one_call_momenta() is None
