@@ -174,6 +174,9 @@ def test_one_d_call_trains_like_two(tiny_model):
         for a, b in zip(two, one, strict=True):
             np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
 
+    # Not under a distribution: the stacked pair would not be sharded like the batch.
+    with keras.distribution.DataParallel(devices=keras.distribution.list_devices()).scope():
+        assert trained[True]._one_call_momenta() is None
     with_dropout = build_trainer(dataclasses.replace(tiny_model, d_dropout=0.3))
     with_dropout.one_d_call = True
     assert with_dropout._one_call_momenta() is None
