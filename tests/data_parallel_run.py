@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 if backend == "tensorflow":
     import tensorflow as tf
+    from two_cpus import split_cpu  # this script's folder, tests/, is on sys.path
 
-    cpu = tf.config.list_physical_devices("CPU")[0]
-    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    split_cpu()
 
 import numpy as np  # noqa: E402
 
