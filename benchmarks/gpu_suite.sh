@@ -27,6 +27,11 @@ for input in "" "--input fashion_mnist --data-dir $data"; do
         --image-size 28 --batch-size 1024 --steps 50 --repeats 2 $input
 done
 
-# 4. The PyTorch backend trains end to end too (one short epoch).
+# 4. What the training run's per-batch callbacks cost per step: none, the toolkit's, Keras's stock ones.
+timeout 150 $py benchmarks/callback_overhead.py --backend jax --architecture paper --image-size 28 --batch-size 128
+timeout 150 $py benchmarks/callback_overhead.py --backend jax --architecture reference --image-size 64 \
+    --precision mixed_bfloat16 --reuse-fakes --batch-size 128 --steps 50 --repeats 4
+
+# 5. The PyTorch backend trains end to end too (one short epoch).
 timeout 200 $py dcgan.py train --backend torch --dataset fashion_mnist --data-dir "$data" --subset 2048 \
     --epochs 1 --batch-size 128 --out runs/torch_check --overwrite && echo '{"torch_backend_run": "ok"}'

@@ -7,12 +7,14 @@
 import copy
 import dataclasses
 import math
+import threading
 
 import keras
 import numpy as np
 import pytest
 
 from tests.conftest import FASHION_MNIST_DIR
+from utils.callbacks import NonFiniteGuard
 from utils.checkpoint import load_checkpoint
 from utils.epochs import epoch_batches
 from utils.train import build_trainer, train
@@ -27,6 +29,11 @@ def uint8_images(count=64, seed=0):
 def batches(images):
     """Endless (uint8 images,) batches in a fixed order, as `Data.epochs` yields them."""
     return epoch_batches(images, np.zeros(len(images), np.int64), 0, 0, BATCH, shuffle=False)
+
+
+def forever(item):
+    while True:
+        yield item
 
 
 def values(variables):
@@ -114,6 +121,44 @@ def test_resumed_run_equals_an_uninterrupted_one(tiny_model, tmp_path):
         np.testing.assert_allclose(saved[1][key], saved[0][key], rtol=1e-5, atol=1e-6, err_msg=key)
     gan = build_trainer(tiny_model)
     assert load_checkpoint(gan, tmp_path / "resumed" / "checkpoints" / "last.npz")["epoch"] == 2
+
+
+@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="needs Debian's Fashion-MNIST IDX files")
+def test_training_does_not_wait_for_each_steps_logs(tiny_model, tmp_path, monkeypatch):
+    """On JAX and PyTorch, whose Keras runs batch callbacks on worker threads when all are async-safe, the
+    training run's callbacks are: the main thread goes on to the next step without reading this one's logs.
+    (TensorFlow's Keras reads them on the main thread after every step.)"""
+    threads = []
+
+    class RecordingGuard(NonFiniteGuard):
+        def on_train_batch_end(self, batch, logs=None):
+            threads.append(threading.current_thread() is threading.main_thread())
+            super().on_train_batch_end(batch, logs)
+
+    monkeypatch.setattr("utils.train.NonFiniteGuard", RecordingGuard)
+    config = {
+        "data": {"name": "fashion_mnist", "data_dir": None, "subset": 64, "image_size": 28, "channels": 1},
+        "model": dataclasses.asdict(tiny_model),
+        "training": {"epochs": 1, "batch_size": BATCH, "learning_rate": 2e-4, "beta_1": 0.5, "seed": 0},
+        "command": "test",
+    }
+    train(config, tmp_path / "run", verbose=0, log=lambda *_: None)
+
+    assert len(threads) == 4, "the guard sees every batch"
+    if keras.backend.backend() != "tensorflow":
+        assert not any(threads), "a batch's logs were read on the main thread"
+
+
+def test_nan_losses_stop_training_and_name_the_first_batch(tiny_model):
+    keras.utils.set_random_seed(0)
+    gan = build_trainer(tiny_model)
+    guard = NonFiniteGuard()
+    nan_images = np.full((BATCH, 28, 28, 1), np.nan, np.float32)
+
+    history = gan.fit(forever((nan_images,)), steps_per_epoch=5, epochs=3, callbacks=[guard], verbose=0)
+
+    assert guard.failure.startswith("epoch 1, batch 1: ") and "d_loss=nan" in guard.failure, guard.failure
+    assert history.epoch == [0], "training stopped in its first epoch"
 
 
 def test_generator_stream_is_consumed_in_order(tiny_model):

@@ -254,6 +254,8 @@ def test_resume_with_diverging_learning_rate_keeps_checkpoints(one_epoch_run, ru
 @needs_fashion_mnist
 def test_interrupt_saves_progress_and_resume_reruns_the_epoch(one_epoch_run, run_copy, monkeypatch):
     class InterruptInEpochTwo(NonFiniteGuard):
+        async_safe = False  # raise on the main thread, inside fit(), on every backend
+
         def on_train_batch_end(self, batch, logs=None):
             super().on_train_batch_end(batch, logs)
             if self.epoch == 1 and batch == 1:
@@ -285,6 +287,8 @@ def test_sigterm_stops_like_ctrl_c(one_epoch_run, run_copy, monkeypatch, capsys)
     """A pre-empted machine sends SIGTERM first: the run saves its weights and says how to resume."""
 
     class TerminateInEpochTwo(NonFiniteGuard):
+        async_safe = False  # raise on the main thread, inside fit(), on every backend
+
         def on_train_batch_end(self, batch, logs=None):
             super().on_train_batch_end(batch, logs)
             if self.epoch == 1 and batch == 1:

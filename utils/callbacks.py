@@ -1,8 +1,15 @@
-"""Training callbacks: sample grids and GIF, history.csv and loss.png, checkpoints, the NaN/Inf guard."""
+"""Training callbacks: sample grids and GIF, history.csv and loss.png, checkpoints, the NaN/Inf guard, TensorBoard.
+
+The per-batch ones (the guard, TensorBoard) are `async_safe`: on backends whose Keras says it is thread-safe
+(JAX, PyTorch), `fit` then hands every batch's logs to a worker thread instead of waiting on the main one for
+each step's results before it starts the next step. One callback that is not async-safe would make every
+batch wait.
+"""
 
 import csv
 import io
 import math
+import threading
 from pathlib import Path
 
 import keras
@@ -124,18 +131,61 @@ class Checkpoint(keras.callbacks.Callback):
 
 
 class NonFiniteGuard(keras.callbacks.Callback):
-    """Stop training at the first batch whose logged losses are NaN or Inf, and remember where."""
+    """Stop training at the first batch whose logged losses are NaN or Inf, and remember where.
+
+    Async-safe: on JAX and PyTorch it reads each batch's logs on Keras's worker threads, so training stops a
+    few steps after the first bad one (the logs are running means: once NaN, NaN to the end of the epoch),
+    and `failure` names the first bad batch.
+    """
+
+    async_safe = True
 
     def __init__(self):
         super().__init__()
         self.epoch = 0
         self.failure = None
+        self._first = None  # (epoch, batch) of `failure`
+        self._lock = threading.Lock()
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.failure is None and not _finite(logs):
-            values = ", ".join(f"{key}={float(value):.4g}" for key, value in logs.items())
-            self.failure = f"epoch {self.epoch + 1}, batch {batch + 1}: {values}"
-            self.model.stop_training = True
+        if _finite(logs):
+            return
+        values = ", ".join(f"{key}={float(value):.4g}" for key, value in logs.items())
+        with self._lock:  # worker threads may report batches out of order
+            if self._first is None or (self.epoch, batch) < self._first:
+                self._first = (self.epoch, batch)
+                self.failure = f"epoch {self.epoch + 1}, batch {batch + 1}: {values}"
+        self.model.stop_training = True
+
+
+class EpochTensorBoard(keras.callbacks.TensorBoard):
+    """Keras's TensorBoard callback writing per-epoch summaries only, with nothing to do per batch.
+
+    Keras's own calls `tf.summary.scalar` for every logged value after every batch, even with
+    `update_freq="epoch"`, where no writer records them: 1.7 ms per step on TensorFlow and 2.7 ms on JAX
+    (2-core CPU, benchmarks/RESULTS.md), and it is not async-safe, so on JAX every step also waited for the
+    previous one. Profiling (`profile_batch`) and batch-level summaries are not available here.
+
+    Args:
+        log_dir: where the event files go.
+        **kwargs: as `keras.callbacks.TensorBoard`, except `update_freq` and `profile_batch`.
+    """
+
+    async_safe = True
+
+    def __init__(self, log_dir, **kwargs):
+        super().__init__(log_dir, update_freq="epoch", profile_batch=0, **kwargs)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    def _collect_learning_rate(self, logs):
+        """No "learning_rate" scalar: Keras would log the rate of `model.optimizer`, which the trainer leaves at
+        Keras's unused default (0.001); D's and G's optimizers have their own (in the run's config.json)."""
+        return logs

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from utils.callbacks import Checkpoint, History, NonFiniteGuard, SampleGrid, read_history
+from utils.callbacks import Checkpoint, EpochTensorBoard, History, NonFiniteGuard, SampleGrid, read_history
 from utils.checkpoint import load_checkpoint
 from utils.config import PRECISIONS
 from utils.data import load_dataset
@@ -167,7 +167,7 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
             checkpoint,
         ]
         if _has("tensorflow"):  # TensorBoard's writer is TensorFlow's (not installed on every JAX/PyTorch machine)
-            callbacks.append(keras.callbacks.TensorBoard(out / "logs", write_graph=False))
+            callbacks.append(EpochTensorBoard(out / "logs", write_graph=False))
         try:
             history = gan.fit(
                 # Each epoch's order depends on (seed, epoch) only, so resumes replay it; each process feeds its part.
