@@ -27,6 +27,15 @@ for input in "" "--input fashion_mnist --data-dir $data"; do
         --image-size 28 --batch-size 1024 --steps 50 --repeats 2 $input
 done
 
+# 3b. A folder of JPEGs: decoded once (one thread per CPU against the former 8), then trained on from memory.
+$py -c "import os; from benchmarks.folder_decode import write_jpegs; os.makedirs('runs/jpegs', exist_ok=True); write_jpegs('runs/jpegs', 20000)"
+timeout 200 $py benchmarks/folder_decode.py --data-dir runs/jpegs --workers 0 8 --repeats 2
+for input in "" "--input folder --data-dir runs/jpegs"; do
+    # shellcheck disable=SC2086
+    timeout 200 $py benchmarks/train_speed.py --backend jax --precision mixed_bfloat16 --architecture reference \
+        --batch-size 1024 --steps 50 --repeats 2 --reuse-fakes $input
+done
+
 # 4. What the training run's per-batch callbacks cost per step: none, the toolkit's, Keras's stock ones.
 timeout 150 $py benchmarks/callback_overhead.py --backend jax --architecture paper --image-size 28 --batch-size 128
 timeout 150 $py benchmarks/callback_overhead.py --backend jax --architecture reference --image-size 64 \

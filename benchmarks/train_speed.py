@@ -148,9 +148,11 @@ def main(argv=None):
     if args.d_calls:
         gan.one_d_call = args.d_calls == "one"
     if args.input:
+        start = time.perf_counter()
         data = load_dataset(
             args.input, args.image_size, channels, batch_size=args.batch_size, data_dir=args.data_dir, seed=0
         )
+        load_seconds = time.perf_counter() - start  # a folder is decoded here, once
         batches = data.epochs(0)
         source = f"{data.source}, uint8 through utils.data"
     else:
@@ -192,6 +194,7 @@ def main(argv=None):
         "batch_size": args.batch_size,
         "steps": args.steps,
         "input": source,
+        **({"load_s": round(load_seconds, 2)} if args.input else {}),
         "jit_compile": bool(gan.jit_compile),
         "reuse_fakes": args.reuse_fakes,
         **({"one_d_call": gan.one_d_call} if args.backend == "jax" else {}),

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from utils.errors import UserError
-from utils.folder import list_images, load_folder, read_image, resize_and_crop
+from utils.folder import list_images, load_folder, read_image, resize_and_crop, usable_cpus
 
 RED = (255, 0, 0)
 
@@ -79,6 +79,11 @@ def test_load_folder_is_ordered_and_deterministic(mixed_folder):
     first, _ = load_folder(mixed_folder, 32, 3, workers=1)
     second, _ = load_folder(str(mixed_folder), 32, 3, workers=8)
     np.testing.assert_array_equal(first, second)
+
+
+def test_folders_decode_on_the_cpus_this_process_may_use(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3}, raising=False)
+    assert usable_cpus() == 2
 
 
 def test_unicode_and_space_filename(tmp_path):

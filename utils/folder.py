@@ -97,14 +97,20 @@ def read_image(path, size, channels):
     return decode_image(path, size, channels)[0]
 
 
-def load_folder(root, size, channels, workers=8):
+def usable_cpus():
+    """The number of CPUs this process may run on (a container's share, where `os.cpu_count` gives the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def load_folder(root, size, channels, workers=None):
     """Decode every image under `root` in parallel threads.
 
     Args:
         root: the folder.
         size: output side in pixels.
         channels: 1 or 3.
-        workers: decoding threads (OpenCV releases the GIL).
+        workers: decoding threads (OpenCV releases the GIL); by default one per usable CPU. More threads than
+            CPUs were slower: 8 threads on 2 cores decoded 1.2-1.5x slower than 2 (benchmarks/folder_decode.py).
 
     Returns:
         (images (N, size, size, channels) uint8 in file-name order, skipped files as {reason: count}).
@@ -118,7 +124,7 @@ def load_folder(root, size, channels, workers=8):
     log_level = cv2.utils.logging.getLogLevel()
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # skipped files are counted instead
     try:
-        with warnings.catch_warnings(), ThreadPoolExecutor(workers) as pool:
+        with warnings.catch_warnings(), ThreadPoolExecutor(workers or usable_cpus()) as pool:
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # huge pictures are counted too
             decoded = list(pool.map(lambda p: decode_image(p, size, channels), paths))
     finally:
