@@ -1,14 +1,18 @@
-"""utils.callbacks: the NaN/Inf guard under Keras's worker threads, and TensorBoard with nothing to do per batch."""
+"""utils.callbacks: the NaN/Inf guard under worker threads, TensorBoard with nothing per batch, no lost Ctrl-C."""
 
 import math
+import os
+import signal
 import threading
 import types
 
+import keras
 import numpy as np
 import pytest
 
-from utils.callbacks import EpochTensorBoard, NonFiniteGuard
+from utils.callbacks import EpochTensorBoard, NonFiniteGuard, StopCheck
 from utils.epochs import epoch_batches
+from utils.interrupts import catch_stop_signals
 from utils.train import build_trainer
 
 
@@ -57,3 +61,23 @@ def test_epoch_tensorboard_writes_each_epoch_and_nothing_per_batch(tiny_model, t
 
     assert sorted(names) == sorted(2 * ["epoch_d_loss", "epoch_g_loss", "epoch_d_real", "epoch_d_fake"])
     assert list((tmp_path / "train").glob("events.out.tfevents.*")), "no event file written"
+
+
+def test_a_ctrl_c_swallowed_during_training_stops_it_at_the_next_batch(tiny_model):
+    class SwallowCtrlC(keras.callbacks.Callback):
+        """Ctrl-C lands where Python ignores its KeyboardInterrupt (a garbage-collection callback does)."""
+
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                try:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    signal.sigtimedwait([], 0.01)  # let the handler run
+                except KeyboardInterrupt:
+                    pass
+
+    images = np.random.default_rng(0).integers(0, 256, (32, 28, 28, 1), dtype=np.uint8)
+    gan = build_trainer(tiny_model)
+    stream = epoch_batches(images, np.zeros(32, np.int64), 0, 0, 8, shuffle=False)
+    with catch_stop_signals(), pytest.raises(KeyboardInterrupt):
+        gan.fit(stream, steps_per_epoch=4, epochs=2, callbacks=[SwallowCtrlC(), StopCheck()], verbose=0)
+    assert int(gan.g_optimizer.iterations) == 2, "stopped before the third step"

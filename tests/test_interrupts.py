@@ -6,23 +6,40 @@ import threading
 
 import pytest
 
-from utils.interrupts import catch_sigterm, report_interruption
+from utils.interrupts import catch_stop_signals, raise_pending_stop, report_interruption
 
 
 def test_sigterm_raises_keyboard_interrupt_inside_the_block_only():
     before = signal.getsignal(signal.SIGTERM)
-    with pytest.raises(KeyboardInterrupt) as caught, catch_sigterm():
+    with pytest.raises(KeyboardInterrupt) as caught, catch_stop_signals():
         os.kill(os.getpid(), signal.SIGTERM)
         signal.sigtimedwait([], 0.01)  # let the handler run
     assert caught.value.args == ("SIGTERM",)
     assert signal.getsignal(signal.SIGTERM) is before
 
 
-def test_catch_sigterm_off_the_main_thread_does_nothing():
+@pytest.mark.parametrize(("signum", "args"), [(signal.SIGINT, ()), (signal.SIGTERM, ("SIGTERM",))])
+def test_a_swallowed_stop_is_raised_again(signum, args):
+    """A KeyboardInterrupt that lands where Python ignores it (a garbage-collection callback) is not lost."""
+    with catch_stop_signals():
+        raise_pending_stop()  # nothing came yet
+        try:
+            os.kill(os.getpid(), signum)
+            signal.sigtimedwait([], 0.01)
+        except KeyboardInterrupt:
+            pass  # swallowed, as inside a gc callback
+        with pytest.raises(KeyboardInterrupt) as caught:
+            raise_pending_stop()
+    assert caught.value.args == args
+    raise_pending_stop()  # outside the block: nothing to raise
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_catch_stop_signals_off_the_main_thread_does_nothing():
     before, seen = signal.getsignal(signal.SIGTERM), []
 
     def worker():
-        with catch_sigterm():
+        with catch_stop_signals():
             seen.append(signal.getsignal(signal.SIGTERM))
 
     thread = threading.Thread(target=worker)

@@ -115,7 +115,7 @@ def interrupt_and_resume(out):
     interrupted["iterations"] = int(checkpoint_arrays(out)["g_optimizer/0000"])
     # The command the message gives, as the user would paste it.
     printed = shlex.split(last_line(stderr).split("resume with: ", 1)[-1])
-    assert printed[:2] == ["python", "dcgan.py"], stderr
+    assert printed[:2] == ["python", "dcgan.py"], f"exit {exit_code}: {stderr}"
     resumed = dict(zip(("exit", "stdout", "stderr"), finish(start(*printed[2:])), strict=True))
     return {"interrupted": interrupted, "resumed": resumed}
 

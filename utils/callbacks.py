@@ -1,9 +1,10 @@
-"""Training callbacks: sample grids and GIF, history.csv and loss.png, checkpoints, the NaN/Inf guard, TensorBoard.
+"""Training callbacks: sample grids and GIF, history.csv and loss.png, checkpoints, the NaN/Inf guard, TensorBoard,
+and the check that a Ctrl-C is never lost.
 
 The per-batch ones (the guard, TensorBoard) are `async_safe`: on backends whose Keras says it is thread-safe
 (JAX, PyTorch), `fit` then hands every batch's logs to a worker thread instead of waiting on the main one for
 each step's results before it starts the next step. One callback that is not async-safe would make every
-batch wait.
+batch wait. `StopCheck` acts before each batch instead, which Keras calls on the main thread on every backend.
 """
 
 import csv
@@ -17,6 +18,7 @@ import keras
 from utils.checkpoint import copy_checkpoint, save_checkpoint
 from utils.files import write_text
 from utils.images import save_gif, save_grid
+from utils.interrupts import raise_pending_stop
 from utils.plots import plot_history
 
 
@@ -159,6 +161,17 @@ class NonFiniteGuard(keras.callbacks.Callback):
                 self._first = (self.epoch, batch)
                 self.failure = f"epoch {self.epoch + 1}, batch {batch + 1}: {values}"
         self.model.stop_training = True
+
+
+class StopCheck(keras.callbacks.Callback):
+    """End training at the next batch or epoch end when a Ctrl-C or SIGTERM was swallowed on its way to `fit`
+    (see `utils.interrupts.raise_pending_stop`); runs on the main thread on every backend."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        raise_pending_stop()
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise_pending_stop()
 
 
 class EpochTensorBoard(keras.callbacks.TensorBoard):

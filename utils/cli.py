@@ -16,7 +16,7 @@ from utils.datasets import DATASETS, dataset_spec
 from utils.errors import UserError
 from utils.files import check_new_run, check_writable_dir
 from utils.folder import list_images
-from utils.interrupts import catch_sigterm, report_interruption
+from utils.interrupts import catch_stop_signals, report_interruption
 
 BATCHNORM = {"both": (True, True), "none": (False, False), "generator": (True, False), "discriminator": (False, True)}
 
@@ -313,7 +313,7 @@ def main(argv=None):
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)
     run = args.command in ("train", "resume")
-    with catch_sigterm(active=run):
+    with catch_stop_signals(active=run):
         try:
             return args.func(args)
         except UserError as exc:

@@ -1,4 +1,4 @@
-"""Ctrl-C and SIGTERM during a run: turn SIGTERM into Ctrl-C, and tell the user how to resume."""
+"""Ctrl-C and SIGTERM during a run: turn SIGTERM into Ctrl-C, never lose either, and tell the user how to resume."""
 
 import contextlib
 import shlex
@@ -7,30 +7,53 @@ import sys
 import threading
 from pathlib import Path
 
-TERMINATED = "SIGTERM"  # the argument of the KeyboardInterrupt that `catch_sigterm` raises
+TERMINATED = "SIGTERM"  # the argument of the KeyboardInterrupt that SIGTERM raises
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def _terminate(signum, frame):
-    raise KeyboardInterrupt(TERMINATED)
+class _StopHandler:
+    """The handler of SIGINT and SIGTERM in a `catch_stop_signals` block: raises KeyboardInterrupt, and keeps its
+    arguments so that `raise_pending_stop` can raise it again."""
+
+    def __init__(self):
+        self.pending = None  # the arguments of the last KeyboardInterrupt raised
+
+    def __call__(self, signum, frame):
+        self.pending = (TERMINATED,) if signum == signal.SIGTERM else ()
+        raise KeyboardInterrupt(*self.pending)
 
 
 @contextlib.contextmanager
-def catch_sigterm(active=True):
-    """Within the block, SIGTERM raises KeyboardInterrupt("SIGTERM") like Ctrl-C does.
+def catch_stop_signals(active=True):
+    """Within the block, SIGTERM raises KeyboardInterrupt("SIGTERM") like Ctrl-C does, and both are remembered.
 
     Pre-empted machines send SIGTERM before they pull the plug; a training run then saves a checkpoint
     instead of dying. Signal handlers can only be set from the main thread: elsewhere this does nothing.
 
     Args:
-        active: whether to catch SIGTERM at all.
+        active: whether to handle the signals at all.
     """
     active = active and threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGTERM, _terminate) if active else None
+    handler = _StopHandler()  # one for both signals: `raise_pending_stop` asks SIGINT's
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS} if active else {}
     try:
         yield
     finally:
-        if active:  # None: the old handler was not set from Python; the default is the closest
-            signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+        for signum, old in previous.items():  # None: not set from Python; the default is the closest
+            signal.signal(signum, signal.SIG_DFL if old is None else old)
+
+
+def raise_pending_stop():
+    """Raise again the KeyboardInterrupt of a Ctrl-C or SIGTERM that came in this `catch_stop_signals` block.
+
+    Python raises it wherever the main thread is. Inside a garbage-collection callback (JAX registers one, and
+    Keras imports JAX even when it runs on TensorFlow), Python prints it and goes on, and a training run would
+    go on to its end. Training calls this before every batch and after every epoch (`utils.callbacks.StopCheck`);
+    a KeyboardInterrupt that did reach `fit` ends the run before the next call.
+    """
+    handler = signal.getsignal(signal.SIGINT)
+    if isinstance(handler, _StopHandler) and handler.pending is not None:
+        raise KeyboardInterrupt(*handler.pending)
 
 
 def report_interruption(exc, out=None):

@@ -12,7 +12,15 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from utils.callbacks import Checkpoint, EpochTensorBoard, History, NonFiniteGuard, SampleGrid, read_history
+from utils.callbacks import (
+    Checkpoint,
+    EpochTensorBoard,
+    History,
+    NonFiniteGuard,
+    SampleGrid,
+    StopCheck,
+    read_history,
+)
 from utils.checkpoint import load_checkpoint
 from utils.config import PRECISIONS
 from utils.data import load_dataset
@@ -168,6 +176,7 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
         ]
         if _has("tensorflow"):  # TensorBoard's writer is TensorFlow's (not installed on every JAX/PyTorch machine)
             callbacks.append(EpochTensorBoard(out / "logs", write_graph=False))
+        callbacks.append(StopCheck())  # last: an epoch's outputs are all written before it stops the run
         try:
             history = gan.fit(
                 # Each epoch's order depends on (seed, epoch) only, so resumes replay it; each process feeds its part.
