@@ -21,6 +21,7 @@ def test_sigterm_raises_keyboard_interrupt_inside_the_block_only():
 @pytest.mark.parametrize(("signum", "args"), [(signal.SIGINT, ()), (signal.SIGTERM, ("SIGTERM",))])
 def test_a_swallowed_stop_is_raised_again(signum, args):
     """A KeyboardInterrupt that lands where Python ignores it (a garbage-collection callback) is not lost."""
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # not ignored, as in a terminal
     with catch_stop_signals():
         raise_pending_stop()  # nothing came yet
         try:
@@ -33,6 +34,19 @@ def test_a_swallowed_stop_is_raised_again(signum, args):
     assert caught.value.args == args
     raise_pending_stop()  # outside the block: nothing to raise
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    signal.signal(signal.SIGINT, before)
+
+
+def test_an_ignored_ctrl_c_stays_ignored():
+    """A script's background job starts with SIGINT ignored, so that a Ctrl-C meant for the foreground spares it."""
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with catch_stop_signals():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None)  # SIGTERM is still handled
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_catch_stop_signals_off_the_main_thread_does_nothing():

@@ -130,6 +130,9 @@ def halves(out):
 
 @pytest.fixture(scope="module")
 def jobs(tmp_path_factory):
+    # The runs must take Ctrl-C as from a terminal, also when the tests run as a background job (SIGINT ignored,
+    # which the runs would inherit and keep).
+    sigint = signal.signal(signal.SIGINT, signal.default_int_handler)
     root = tmp_path_factory.mktemp("preemption")
     work = {"killed": kill_and_resume, "ctrl-c": interrupt_and_resume, "first": train, "second": train}
     work["halves"] = halves
@@ -142,6 +145,7 @@ def jobs(tmp_path_factory):
 
     yield Jobs()
     pool.shutdown(wait=True, cancel_futures=True)
+    signal.signal(signal.SIGINT, sigint)
 
 
 def assert_same_checkpoints(first, second):

@@ -28,14 +28,17 @@ def catch_stop_signals(active=True):
     """Within the block, SIGTERM raises KeyboardInterrupt("SIGTERM") like Ctrl-C does, and both are remembered.
 
     Pre-empted machines send SIGTERM before they pull the plug; a training run then saves a checkpoint
-    instead of dying. Signal handlers can only be set from the main thread: elsewhere this does nothing.
+    instead of dying. A signal the process was started to ignore (SIGINT of a script's background job) stays
+    ignored, as Python itself leaves it. Signal handlers can only be set from the main thread: elsewhere this
+    does nothing.
 
     Args:
         active: whether to handle the signals at all.
     """
     active = active and threading.current_thread() is threading.main_thread()
-    handler = _StopHandler()  # one for both signals: `raise_pending_stop` asks SIGINT's
-    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS} if active else {}
+    handler = _StopHandler()
+    handled = [signum for signum in STOP_SIGNALS if active and signal.getsignal(signum) is not signal.SIG_IGN]
+    previous = {signum: signal.signal(signum, handler) for signum in handled}
     try:
         yield
     finally:
@@ -51,9 +54,10 @@ def raise_pending_stop():
     go on to its end. Training calls this before every batch and after every epoch (`utils.callbacks.StopCheck`);
     a KeyboardInterrupt that did reach `fit` ends the run before the next call.
     """
-    handler = signal.getsignal(signal.SIGINT)
-    if isinstance(handler, _StopHandler) and handler.pending is not None:
-        raise KeyboardInterrupt(*handler.pending)
+    for signum in STOP_SIGNALS:
+        handler = signal.getsignal(signum)
+        if isinstance(handler, _StopHandler) and handler.pending is not None:
+            raise KeyboardInterrupt(*handler.pending)
 
 
 def report_interruption(exc, out=None):
