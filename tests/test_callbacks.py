@@ -78,6 +78,10 @@ def test_a_ctrl_c_swallowed_during_training_stops_it_at_the_next_batch(tiny_mode
     images = np.random.default_rng(0).integers(0, 256, (32, 28, 28, 1), dtype=np.uint8)
     gan = build_trainer(tiny_model)
     stream = epoch_batches(images, np.zeros(32, np.int64), 0, 0, 8, shuffle=False)
-    with catch_stop_signals(), pytest.raises(KeyboardInterrupt):
-        gan.fit(stream, steps_per_epoch=4, epochs=2, callbacks=[SwallowCtrlC(), StopCheck()], verbose=0)
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, also in a background job
+    try:
+        with catch_stop_signals(), pytest.raises(KeyboardInterrupt):
+            gan.fit(stream, steps_per_epoch=4, epochs=2, callbacks=[SwallowCtrlC(), StopCheck()], verbose=0)
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert int(gan.g_optimizer.iterations) == 2, "stopped before the third step"

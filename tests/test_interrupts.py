@@ -22,19 +22,21 @@ def test_sigterm_raises_keyboard_interrupt_inside_the_block_only():
 def test_a_swallowed_stop_is_raised_again(signum, args):
     """A KeyboardInterrupt that lands where Python ignores it (a garbage-collection callback) is not lost."""
     before = signal.signal(signal.SIGINT, signal.default_int_handler)  # not ignored, as in a terminal
-    with catch_stop_signals():
-        raise_pending_stop()  # nothing came yet
-        try:
-            os.kill(os.getpid(), signum)
-            signal.sigtimedwait([], 0.01)
-        except KeyboardInterrupt:
-            pass  # swallowed, as inside a gc callback
-        with pytest.raises(KeyboardInterrupt) as caught:
-            raise_pending_stop()
-    assert caught.value.args == args
-    raise_pending_stop()  # outside the block: nothing to raise
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
-    signal.signal(signal.SIGINT, before)
+    try:
+        with catch_stop_signals():
+            raise_pending_stop()  # nothing came yet
+            try:
+                os.kill(os.getpid(), signum)
+                signal.sigtimedwait([], 0.01)
+            except KeyboardInterrupt:
+                pass  # swallowed, as inside a gc callback
+            with pytest.raises(KeyboardInterrupt) as caught:
+                raise_pending_stop()
+        assert caught.value.args == args
+        raise_pending_stop()  # outside the block: nothing to raise
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)
 
 
 def test_an_ignored_ctrl_c_stays_ignored():
