@@ -16,7 +16,6 @@ stock/toolkit (of step times: above 1 is slower).
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import sys
@@ -26,24 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.train_speed import device_name, forever
+from benchmarks.train_speed import add_model_arguments, benchmark_trainer, device_name, forever
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    from utils.config import BACKENDS, PRECISIONS
-
-    parser.add_argument("--backend", default="jax", choices=BACKENDS, help="Keras backend")
-    parser.add_argument("--precision", default="float32", choices=PRECISIONS)
-    parser.add_argument("--architecture", default="paper")
-    parser.add_argument("--image-size", type=int, default=28)
-    parser.add_argument("--g-width", type=int)
-    parser.add_argument("--d-width", type=int)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--reuse-fakes", action="store_true", help="the G step on the D step's generated images")
-    parser.add_argument("--steps", type=int, default=100, help="timed steps per measurement")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per setting first (compilation)")
-    parser.add_argument("--repeats", type=int, default=8, help="measurements of each setting, alternating")
+    add_model_arguments(parser, backend="jax", architecture="paper", image_size=28, steps=100, repeats=8)
     return parser.parse_args(argv)
 
 
@@ -55,22 +42,14 @@ def main(argv=None):
     import numpy as np
 
     from utils.callbacks import EpochTensorBoard, NonFiniteGuard
-    from utils.config import model_config
-    from utils.train import build_trainer
+    from utils.train import has_tensorboard
 
     class SynchronousGuard(NonFiniteGuard):
         async_safe = False
 
-    channels = 1 if args.image_size == 28 else 3
-    config = model_config(
-        args.architecture, image_size=args.image_size, channels=channels, g_width=args.g_width, d_width=args.d_width
-    )
-    keras.utils.set_random_seed(0)
-    gan = build_trainer(config, precision=args.precision, reuse_fakes=args.reuse_fakes)
-    shape = (args.batch_size, args.image_size, args.image_size, channels)
-    real = keras.ops.convert_to_tensor(np.random.default_rng(0).uniform(-1, 1, shape).astype("float32"))
+    _, gan, real = benchmark_trainer(args)
     logs = Path(tempfile.mkdtemp(prefix="callback_overhead_"))
-    tensorboard = importlib.util.find_spec("tensorflow") is not None
+    tensorboard = has_tensorboard()
     settings = {
         "none": lambda: [],
         "toolkit": lambda: (
@@ -119,4 +98,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from utils.errors import run_script
+
+    run_script(main)

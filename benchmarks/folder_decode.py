@@ -21,13 +21,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def parse_args(argv=None):
+    from utils.commands import positive_int
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="a folder of images (default: generate --count JPEGs)")
-    parser.add_argument("--count", type=int, default=5000, help="JPEGs to generate without --data-dir")
-    parser.add_argument("--image-size", type=int, default=64)
+    parser.add_argument("--count", type=positive_int, default=5000, help="JPEGs to generate without --data-dir")
+    parser.add_argument("--image-size", type=positive_int, default=64)
     parser.add_argument("--workers", type=int, nargs="+", default=[0, 8], help="thread counts; 0: the default")
-    parser.add_argument("--repeats", type=int, default=3)
-    return parser.parse_args(argv)
+    parser.add_argument("--repeats", type=positive_int, default=3)
+    args = parser.parse_args(argv)
+    if min(args.workers) < 0:
+        parser.error("--workers takes thread counts of at least 1, or 0 for the default")
+    return args
 
 
 def write_jpegs(folder, count):
@@ -77,4 +82,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from utils.errors import run_script
+
+    run_script(main)

@@ -21,15 +21,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def parse_args(argv=None):
+    from utils.commands import positive_int
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--architecture", default="reference")
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--batch-size", type=int, nargs="+", default=[128])
+    parser.add_argument("--image-size", type=positive_int, default=64)
+    parser.add_argument("--batch-size", type=positive_int, nargs="+", default=[128])
     parser.add_argument("--precision", nargs="+", default=["mixed_bfloat16"])
     parser.add_argument("--batchnorm", choices=["both", "none"], default="both")
     parser.add_argument("--reuse-fakes", action="store_true", help="the G step on the D step's generated images")
-    parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--steps", type=positive_int, default=50)
+    parser.add_argument("--repeats", type=positive_int, default=2)
     return parser.parse_args(argv)
 
 
@@ -129,4 +131,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    from utils.errors import run_script
+
+    run_script(main)

@@ -9,18 +9,24 @@ G(z). Images are one random batch already on the device, as in `train_speed.py`.
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from utils.commands import positive_int
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=50, help="timed steps per measurement")
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=3, help="measurements; the best is kept")
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument("--steps", type=positive_int, default=50, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=positive_int, default=5)
+    parser.add_argument("--repeats", type=positive_int, default=3, help="measurements; the best is kept")
     return parser.parse_args(argv)
 
 

@@ -24,21 +24,32 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_model_arguments(parser, backend="tensorflow", architecture="reference", image_size=64, steps=20, repeats=3):
+    """Add the options the speed scripts share (backend, precision, model, batch, timing) with these defaults."""
+    from utils.commands import positive_int
     from utils.config import BACKENDS, PRECISIONS
 
-    parser.add_argument("--backend", default="tensorflow", choices=BACKENDS, help="Keras backend")
+    parser.add_argument("--backend", default=backend, choices=BACKENDS, help="Keras backend")
     parser.add_argument("--precision", default="float32", choices=PRECISIONS)
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--channels", type=int, help="default: 1 for 28-pixel images, else 3")
-    parser.add_argument("--architecture", default="reference")
-    parser.add_argument("--g-width", type=int)
-    parser.add_argument("--d-width", type=int)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed steps before measuring (compilation)")
-    parser.add_argument("--repeats", type=int, default=3, help="measurements; the best is kept")
+    parser.add_argument("--image-size", type=positive_int, default=image_size)
+    parser.add_argument("--channels", type=int, choices=[1, 3], help="default: 1 for 28-pixel images, else 3")
+    parser.add_argument("--architecture", default=architecture)
+    parser.add_argument("--g-width", type=positive_int)
+    parser.add_argument("--d-width", type=positive_int)
+    parser.add_argument("--batch-size", type=positive_int, default=128)
+    parser.add_argument(
+        "--reuse-fakes",
+        action="store_true",
+        help="the G step reuses the D step's generated images, as the PyTorch reference does",
+    )
+    parser.add_argument("--steps", type=positive_int, default=steps, help="timed steps per measurement")
+    parser.add_argument("--warmup", type=positive_int, default=3, help="untimed steps first (compilation)")
+    parser.add_argument("--repeats", type=positive_int, default=repeats, help="measurements of each setting")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_model_arguments(parser)
     parser.add_argument(
         "--input",
         metavar="DATASET",
@@ -47,11 +58,6 @@ def parse_args(argv=None):
     )
     parser.add_argument("--data-dir", help="data folder for --input")
     parser.add_argument("--no-reference", action="store_true", help="TensorFlow: skip the hand-written loop")
-    parser.add_argument(
-        "--reuse-fakes",
-        action="store_true",
-        help="the G step reuses the D step's generated images, as the PyTorch reference does (both loops)",
-    )
     parser.add_argument(
         "--d-calls",
         choices=["one", "two"],
@@ -62,6 +68,32 @@ def parse_args(argv=None):
     if args.d_calls and args.backend != "jax":
         parser.error("--d-calls is for --backend jax (only its step can call D once on both batches)")
     return args
+
+
+def benchmark_trainer(args):
+    """Build the compiled trainer of the model `args` describe, and one batch of random images on the device.
+
+    Args:
+        args: parsed `add_model_arguments` options; call after choosing the Keras backend.
+
+    Returns:
+        (the `ModelConfig`, the `DCGAN`, the batch as a backend tensor in [-1, 1]).
+    """
+    import keras
+    import numpy as np
+
+    from utils.config import model_config
+    from utils.train import build_trainer
+
+    channels = args.channels or (1 if args.image_size == 28 else 3)
+    config = model_config(
+        args.architecture, image_size=args.image_size, channels=channels, g_width=args.g_width, d_width=args.d_width
+    )
+    keras.utils.set_random_seed(0)
+    gan = build_trainer(config, precision=args.precision, reuse_fakes=args.reuse_fakes)
+    shape = (args.batch_size, args.image_size, args.image_size, channels)
+    real = keras.ops.convert_to_tensor(np.random.default_rng(0).uniform(-1, 1, shape).astype("float32"))
+    return config, gan, real
 
 
 def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_dim, reuse_fakes=False):
@@ -135,16 +167,10 @@ def main(argv=None):
     import keras
     import numpy as np
 
-    from utils.config import model_config
     from utils.data import load_dataset
-    from utils.train import build_trainer
 
-    channels = args.channels or (1 if args.image_size == 28 else 3)
-    config = model_config(
-        args.architecture, image_size=args.image_size, channels=channels, g_width=args.g_width, d_width=args.d_width
-    )
-    keras.utils.set_random_seed(0)
-    gan = build_trainer(config, precision=args.precision, reuse_fakes=args.reuse_fakes)
+    config, gan, real = benchmark_trainer(args)
+    channels = config.channels
     if args.d_calls:
         gan.one_d_call = args.d_calls == "one"
     if args.input:
@@ -156,8 +182,6 @@ def main(argv=None):
         batches = data.epochs(0)
         source = f"{data.source}, uint8 through utils.data"
     else:
-        shape = (args.batch_size, args.image_size, args.image_size, channels)
-        real = keras.ops.convert_to_tensor(np.random.default_rng(0).uniform(-1, 1, shape).astype("float32"))
         batches = forever((real,))
         if args.backend == "tensorflow":
             import tensorflow as tf
@@ -245,4 +269,6 @@ def tensorflow_reference(config, real, args):
 
 
 if __name__ == "__main__":
-    main()
+    from utils.errors import run_script
+
+    run_script(main)

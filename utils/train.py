@@ -81,6 +81,11 @@ def _versions():
     return versions
 
 
+def has_tensorboard():
+    """Whether a run writes TensorBoard logs: TensorBoard's writer is TensorFlow's, not installed on every machine."""
+    return _has("tensorflow")
+
+
 def _has(module):
     try:
         return importlib.util.find_spec(module) is not None
@@ -174,7 +179,7 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
             History(out / "history.csv", out / "loss.png", start_epoch),
             checkpoint,
         ]
-        if _has("tensorflow"):  # TensorBoard's writer is TensorFlow's (not installed on every JAX/PyTorch machine)
+        if has_tensorboard():
             callbacks.append(EpochTensorBoard(out / "logs", write_graph=False))
         callbacks.append(StopCheck())  # last: an epoch's outputs are all written before it stops the run
         try:
