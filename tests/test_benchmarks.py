@@ -1,0 +1,134 @@
+"""The benchmark scripts as the GPU sessions run them (in a subprocess), at tiny sizes on the CPU.
+
+A GPU session has a few minutes of device time; a script broken by a change elsewhere would waste them. Each run
+imports TensorFlow or JAX (~8 s) and compiles a step, so the module starts them all at once in a small pool.
+"""
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from conftest import FASHION_MNIST_DIR, ROOT, last_line
+
+TINY = ("--architecture", "paper", "--image-size", 28, "--g-width", 4, "--d-width", 4, "--batch-size", 8)
+RUNS = {
+    "tensorflow": ("train_speed.py", "--backend", "tensorflow", *TINY, "--steps", 2, "--warmup", 1, "--repeats", 2),
+    "jax_input": (
+        *("train_speed.py", "--backend", "jax", *TINY, "--steps", 2, "--warmup", 1, "--repeats", 1),
+        *("--input", "fashion_mnist", "--data-dir", FASHION_MNIST_DIR, "--d-calls", "one", "--reuse-fakes"),
+    ),
+    "callbacks": (
+        "callback_overhead.py",
+        "--backend",
+        "tensorflow",
+        *TINY,
+        "--steps",
+        2,
+        "--warmup",
+        1,
+        "--repeats",
+        2,
+    ),
+    "folder": ("folder_decode.py", "--count", 12, "--image-size", 28, "--workers", 0, 1, "--repeats", 1),
+    "jax_bounds": ("jax_bounds.py", "--architecture", "paper", "--image-size", 28, "--batch-size", 8, "--steps", 2),
+    "bad_size": ("train_speed.py", "--image-size", 30),
+    "bad_steps": ("callback_overhead.py", "--steps", 0),
+}
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+if HAS_TORCH:
+    RUNS["torch"] = ("torch_reference.py", "--batch-size", 2, "--steps", 1, "--warmup", 1, "--repeats", 1)
+
+
+def run_benchmark(script, *args):
+    """Run `python benchmarks/SCRIPT ARGS` from the repository root; returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), *map(str, args)],
+        cwd=ROOT,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """A mapping whose `[name]` waits for that run of `RUNS` (all started at once) and gives its CompletedProcess."""
+    pool = ThreadPoolExecutor(max_workers=3)
+    futures = {name: pool.submit(run_benchmark, *args) for name, args in RUNS.items()}
+
+    class Results(dict):
+        def __missing__(self, name):
+            return futures[name].result()
+
+    yield Results()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def result(run):
+    """The JSON line a benchmark prints last, after checking that it succeeded."""
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(last_line(run.stdout))
+
+
+def test_train_speed_compares_the_toolkit_with_the_hand_written_loop(runs):
+    line = result(runs["tensorflow"])
+    assert line["backend"] == "tensorflow" and line["device"] == "cpu" and line["jit_compile"] is True
+    assert line["images_per_s"] > 0 and line["reference_images_per_s"] > 0
+    # Best against best: the images/s are rounded to 0.1.
+    assert line["ratio"] == pytest.approx(line["images_per_s"] / line["reference_images_per_s"], abs=0.002)
+    assert line["ratio_median"] > 0
+
+
+@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}")
+def test_train_speed_times_the_real_input_path_on_jax(runs):
+    line = result(runs["jax_input"])
+    assert line["backend"] == "jax" and line["one_d_call"] is True and line["reuse_fakes"] is True
+    assert line["input"].startswith(f"IDX files in {FASHION_MNIST_DIR}")
+    assert line["load_s"] >= 0 and line["images_per_s"] > 0
+    assert "ratio" not in line  # the hand-written loop is TensorFlow's and trains on one on-device batch
+
+
+def test_callback_overhead_times_each_setting(runs):
+    line = result(runs["callbacks"])
+    assert line["tensorboard"] is True  # TensorFlow is installed, as in a training run here
+    assert set(line["ms_per_step"]) == {"none", "toolkit", "stock"}
+    assert min(line["ms_per_step"].values()) > 0 and line["stock_over_toolkit"] > 0
+
+
+def test_folder_decode_counts_every_image(runs):
+    line = result(runs["folder"])
+    assert line["images"] == 12 and line["usable_cpus"] >= 1
+    default = f"{line['usable_cpus']} thread(s), default"
+    assert set(line["images_per_s"]) == {default, "1 thread(s)"}
+    assert line[f"against {default}"][default] == 1.0
+
+
+def test_jax_bounds_times_fit_loop_and_fused_steps(runs):
+    line = result(runs["jax_bounds"])
+    assert line["precision"] == "mixed_bfloat16" and line["batch_size"] == 8
+    assert min(line["fit_images_per_s"], line["loop_images_per_s"], line["fused_images_per_s"]) > 0
+
+
+@pytest.mark.skipif(not HAS_TORCH, reason="PyTorch is not installed")
+def test_torch_reference_runs(runs):
+    line = result(runs["torch"])
+    assert line["batch_size"] == 2 and line["images_per_s"] > 0
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("bad_size", "error: unsupported image size 30; choose one of 28, 32, 64, 128"),
+        ("bad_steps", "error: argument --steps: must be a positive integer, not 0"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(runs, name, message):
+    run = runs[name]
+    assert run.returncode == 2
+    assert last_line(run.stderr).endswith(message)
+    assert "Traceback" not in run.stderr
