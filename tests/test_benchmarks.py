@@ -1,7 +1,8 @@
 """The benchmark scripts as the GPU sessions run them (in a subprocess), at tiny sizes on the CPU.
 
 A GPU session has a few minutes of device time; a script broken by a change elsewhere would waste them. Each run
-imports TensorFlow or JAX (~8 s) and compiles a step, so the module starts them all at once in a small pool.
+imports TensorFlow or JAX (~8 s) and compiles a step, so the module starts them all at once in a small pool. The
+GPU shell scripts run with a stand-in for `python` that only parses each command's options.
 """
 
 import importlib.util
@@ -132,3 +133,25 @@ def test_bad_input_is_one_line_and_exit_code_2(runs, name, message):
     assert run.returncode == 2
     assert last_line(run.stderr).endswith(message)
     assert "Traceback" not in run.stderr
+
+
+def test_gpu_scripts_pass_only_options_their_scripts_take(tmp_path):
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT / "tests" / "check_arguments.py"}" "$@"\n')
+    python.chmod(0o755)
+    log = tmp_path / "commands.log"
+    env = {**os.environ, "PYTHON": str(python), "CHECK_LOG": str(log)}
+    subprocess.run(["bash", "benchmarks/gpu_suite.sh", str(tmp_path / "out")], cwd=ROOT, env=env, timeout=300)
+    commands = [line for line in log.read_text().splitlines() if line != "skipped -c"]
+    # Without PyTorch, torch_reference.py cannot even be imported to parse its options.
+    unchecked = () if HAS_TORCH else ("unchecked benchmarks/torch_reference.py",)
+    assert [line for line in commands if not line.startswith(("ok ", *unchecked))] == []
+    scripts = {line.split()[1] for line in commands}
+    assert scripts == {
+        "dcgan.py",
+        "benchmarks/train_speed.py",
+        "benchmarks/torch_reference.py",
+        "benchmarks/folder_decode.py",
+        "benchmarks/callback_overhead.py",
+    }
+    assert len(commands) >= 20
