@@ -17,6 +17,7 @@ from tests.conftest import FASHION_MNIST_DIR
 from utils.callbacks import NonFiniteGuard
 from utils.checkpoint import load_checkpoint
 from utils.epochs import epoch_batches
+from utils.errors import UserError
 from utils.train import build_trainer, train
 
 BATCH = 16
@@ -147,6 +148,38 @@ def test_training_does_not_wait_for_each_steps_logs(tiny_model, tmp_path, monkey
     assert len(threads) == 4, "the guard sees every batch"
     if keras.backend.backend() != "tensorflow":
         assert not any(threads), "a batch's logs were read on the main thread"
+
+
+@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="needs Debian's Fashion-MNIST IDX files")
+def test_several_steps_per_call_train_like_one_and_keep_to_each_epoch(tiny_model, tmp_path):
+    """3 steps per call on 4 steps per epoch would run into the next epoch's batches; the run takes 2, and its
+    weights are those of one step per call."""
+    if keras.backend.backend() == "torch":
+        pytest.skip("Keras' PyTorch backend runs one step per call (see the next test)")
+    messages = []
+    for steps in (1, 3):
+        config = {
+            "data": {"name": "fashion_mnist", "data_dir": None, "subset": 64, "image_size": 28, "channels": 1},
+            "model": dataclasses.asdict(tiny_model),
+            "training": {
+                **{"epochs": 2, "batch_size": BATCH, "learning_rate": 2e-4, "beta_1": 0.5, "seed": 0},
+                "steps_per_execution": steps,
+            },
+            "command": "test",
+        }
+        train(config, tmp_path / str(steps), verbose=0, log=messages.append)
+
+    saved = [np.load(tmp_path / str(steps) / "checkpoints" / "last.npz") for steps in (1, 3)]
+    assert sorted(saved[0].files) == sorted(saved[1].files)
+    for key in saved[0].files:  # weights, both optimizers and the noise generators
+        np.testing.assert_allclose(saved[1][key], saved[0][key], rtol=1e-5, atol=1e-6, err_msg=key)
+    assert "2 steps per execution: the most up to 3 that divide the 4 steps of an epoch" in messages
+
+
+@pytest.mark.skipif(keras.backend.backend() != "torch", reason="for Keras' PyTorch backend")
+def test_pytorch_backend_refuses_several_steps_per_call(tiny_model):
+    with pytest.raises(UserError, match="--steps-per-execution needs --backend tensorflow or jax"):
+        build_trainer(tiny_model, steps_per_execution=2)
 
 
 def test_nan_losses_stop_training_and_name_the_first_batch(tiny_model):

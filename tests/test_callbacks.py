@@ -18,7 +18,7 @@ from utils.train import build_trainer
 
 def test_guard_names_the_first_bad_batch_whichever_thread_reports_first():
     guard = NonFiniteGuard()
-    guard.set_model(types.SimpleNamespace(stop_training=False))
+    guard.set_model(types.SimpleNamespace(stop_training=False, steps_per_execution=1))
     finite = {"d_loss": 1.0, "g_loss": 2.0}
     reports = [(6, math.nan), (0, 1.0), (4, math.inf), (9, math.nan), (2, 3.0)]  # (batch, g_loss) out of order
     threads = [
@@ -34,9 +34,19 @@ def test_guard_names_the_first_bad_batch_whichever_thread_reports_first():
     assert guard.failure == "epoch 1, batch 5: d_loss=1, g_loss=inf"
 
 
+def test_guard_names_the_batches_of_the_call_that_went_bad():
+    """With several steps per call, Keras reports the logs after each call's last batch."""
+    guard = NonFiniteGuard()
+    guard.set_model(types.SimpleNamespace(stop_training=False, steps_per_execution=4))
+    guard.on_epoch_begin(1)
+    guard.on_train_batch_end(3, {"d_loss": 1.0, "g_loss": 2.0})
+    guard.on_train_batch_end(7, {"d_loss": math.nan, "g_loss": 2.0})
+    assert guard.failure == "epoch 2, batches 5-8: d_loss=nan, g_loss=2"
+
+
 def test_guard_leaves_finite_training_alone():
     guard = NonFiniteGuard()
-    guard.set_model(types.SimpleNamespace(stop_training=False))
+    guard.set_model(types.SimpleNamespace(stop_training=False, steps_per_execution=1))
     guard.on_epoch_begin(2)
     guard.on_train_batch_end(0, {"d_loss": 1.3, "g_loss": 0.7})
     assert guard.failure is None and not guard.model.stop_training

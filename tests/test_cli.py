@@ -52,7 +52,7 @@ FLAGS = {
         "--deterministic",
         "--out",
     ],
-    ("resume",): ["--help", "--out", "--epochs", "--learning-rate"],
+    ("resume",): ["--help", "--out", "--epochs", "--learning-rate", "--steps-per-execution"],
     ("sample",): ["--help", "--generator", "--n", "--seed", "--noise", "--latent-dim", "--columns", "--out"],
     ("summary",): ["--help", "--dataset", *MODEL_FLAGS],
 }
@@ -127,7 +127,7 @@ def _train_then_resume(out):
                       *TINY_FLAGS, "--out", out)  # fmt: skip
     snapshot = {name: (out / name).is_file() for name in RUN_FILES}
     snapshot["epochs"] = epochs_in(out / "history.csv") if (out / "history.csv").is_file() else None
-    resumed = run_cli("resume", "--out", out, "--epochs", 2)
+    resumed = run_cli("resume", "--out", out, "--epochs", 2, "--steps-per-execution", 2)  # both steps in one call
     return trained, snapshot, resumed
 
 
@@ -290,6 +290,6 @@ def test_resume_continues_to_the_requested_epoch(background, files):
     with np.load(out / "checkpoints" / "last.npz") as checkpoint:
         assert int(checkpoint["epoch"]) == 2
     config = json.loads((out / "config.json").read_text())
-    assert config["training"]["epochs"] == 2
+    assert config["training"]["epochs"] == 2 and config["training"]["steps_per_execution"] == 2
     assert config["data"]["subset"] == 64 and config["model"]["g_width"] == 8
     assert config["command"].startswith("python dcgan.py train")

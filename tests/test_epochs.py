@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from utils.data import _read_all, load_dataset
-from utils.epochs import epoch_batches, epoch_order, prefetch
+from utils.epochs import epoch_batches, epoch_order, prefetch, steps_per_call
 
 TOTAL, BATCH = 10, 3
 
@@ -125,3 +125,11 @@ def test_the_shards_of_every_batch_make_up_that_batch():
         assert len(labels_0) == len(labels_1) == 2
         np.testing.assert_array_equal(np.concatenate([labels_0, labels_1]), labels_all)
         np.testing.assert_array_equal(np.concatenate([images_0, images_1]), images_all)
+
+
+@pytest.mark.parametrize(
+    ("requested", "steps_per_epoch", "expected"),
+    [(1, 468, 1), (3, 4, 2), (4, 4, 4), (8, 4, 4), (32, 468, 26), (8, 7, 7), (5, 13, 1), (100, 1, 1)],
+)
+def test_steps_per_call_divide_the_epoch(requested, steps_per_epoch, expected):
+    assert steps_per_call(requested, steps_per_epoch) == expected

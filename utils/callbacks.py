@@ -137,7 +137,8 @@ class NonFiniteGuard(keras.callbacks.Callback):
 
     Async-safe: on JAX and PyTorch it reads each batch's logs on Keras's worker threads, so training stops a
     few steps after the first bad one (the logs are running means: once NaN, NaN to the end of the epoch),
-    and `failure` names the first bad batch.
+    and `failure` names the first bad batch. With several steps per call (`steps_per_execution`), Keras reports
+    once per call, and `failure` names that call's batches.
     """
 
     async_safe = True
@@ -159,8 +160,15 @@ class NonFiniteGuard(keras.callbacks.Callback):
         with self._lock:  # worker threads may report batches out of order
             if self._first is None or (self.epoch, batch) < self._first:
                 self._first = (self.epoch, batch)
-                self.failure = f"epoch {self.epoch + 1}, batch {batch + 1}: {values}"
+                self.failure = f"epoch {self.epoch + 1}, {_batches(batch, self.model.steps_per_execution)}: {values}"
         self.model.stop_training = True
+
+
+def _batches(batch, steps_per_execution):
+    """The batches (1-based) of the call of the compiled step that ended with 0-based `batch`."""
+    if steps_per_execution == 1:
+        return f"batch {batch + 1}"
+    return f"batches {batch + 2 - steps_per_execution}-{batch + 1}"
 
 
 class StopCheck(keras.callbacks.Callback):

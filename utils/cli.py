@@ -40,7 +40,7 @@ def use_backend(name):
     return name
 
 
-def _add_backend_flags(group, default_note):
+def _add_backend_flags(group, default_note, steps_default_note):
     group.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -51,6 +51,14 @@ def _add_backend_flags(group, default_note):
         choices=PRECISIONS,
         help="float32, or mixed precision with bfloat16 (GPUs since Ampere, TPUs) or float16 (with loss scaling); "
         f"G's output and D's logit stay float32 ({default_note})",
+    )
+    group.add_argument(
+        "--steps-per-execution",
+        type=positive_int,
+        metavar="STEPS",
+        help="training steps per call of the compiled step, fewer Python round trips (the most up to this that "
+        "divide an epoch: no call runs into the next epoch); the guard, Ctrl-C and the progress bar act after each "
+        f"call; jax, or tensorflow without --data-parallel ({steps_default_note})",
     )
 
 
@@ -133,7 +141,7 @@ def build_parser():
     run.add_argument("--learning-rate", type=float, default=2e-4, help="Adam learning rate of G and D (paper 2e-4)")
     run.add_argument("--beta1", type=float, default=0.5, help="Adam beta_1 of G and D (paper 0.5)")
     run.add_argument("--seed", type=int, default=0, help="seed of weights, noise, subset and shuffling (default 0)")
-    _add_backend_flags(run, "default: $KERAS_BACKEND, else tensorflow; float32")
+    _add_backend_flags(run, "default: $KERAS_BACKEND, else tensorflow; float32", "default 1")
     run.add_argument(
         "--data-parallel",
         action="store_true",
@@ -173,7 +181,7 @@ def build_parser():
     resume.add_argument(
         "--learning-rate", type=float, help="a new Adam learning rate, e.g. after a divergence (default: the run's)"
     )
-    _add_backend_flags(resume, "default: the run's own")
+    _add_backend_flags(resume, "default: the run's own", "default: the run's own")
     resume.set_defaults(func=cmd_resume)
 
     sample = commands.add_parser(
@@ -240,6 +248,7 @@ def cmd_train(args):
             "precision": args.precision or "float32",
             "data_parallel": args.data_parallel,
             "reuse_fakes": args.reuse_fakes,
+            "steps_per_execution": args.steps_per_execution or 1,
         },
         "command": " ".join(["python", "dcgan.py", *sys.argv[1:]]),
     }
@@ -260,6 +269,8 @@ def cmd_resume(args):
     training["backend"] = use_backend(args.backend or training.get("backend", "tensorflow"))
     if args.precision:
         training["precision"] = args.precision
+    if args.steps_per_execution:
+        training["steps_per_execution"] = args.steps_per_execution
     from utils.train import train
 
     if args.epochs:

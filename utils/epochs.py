@@ -30,6 +30,22 @@ def epoch_order(total, seed, epoch):
     return np.random.default_rng([seed % 2**64, int(epoch)]).permutation(total)
 
 
+def steps_per_call(requested, steps_per_epoch):
+    """How many steps one call of the compiled step may run: the most, up to `requested`, that divide an epoch.
+
+    Keras' `fit` runs `steps_per_execution` steps per call even past an epoch's end, into the next epoch's
+    batches, which would break the fixed per-epoch order that resumes replay. A divisor of the epoch never does.
+
+    Args:
+        requested: the wanted steps per call (at least 1).
+        steps_per_epoch: the steps of one epoch.
+
+    Returns:
+        The largest divisor of `steps_per_epoch` that is at most `requested` (1 when there is no other).
+    """
+    return max(steps for steps in range(1, min(requested, steps_per_epoch) + 1) if steps_per_epoch % steps == 0)
+
+
 def epoch_batches(
     images, labels, first_epoch, seed, batch_size, drop_remainder=True, shuffle=True, with_labels=False, shard=(0, 1)
 ):

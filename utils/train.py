@@ -25,6 +25,7 @@ from utils.checkpoint import load_checkpoint
 from utils.config import PRECISIONS
 from utils.data import load_dataset
 from utils.diagnostics import Diagnostics
+from utils.epochs import steps_per_call
 from utils.errors import UserError
 from utils.files import check_new_run, check_writable_dir, remove_temporaries, write_text
 from utils.folder import describe_skipped
@@ -37,7 +38,9 @@ from utils.steps import Parallel
 SAMPLE_GRID_SIZE = 64  # images in each per-epoch grid (8x8)
 
 
-def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="float32", reuse_fakes=False):
+def build_trainer(
+    model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="float32", reuse_fakes=False, steps_per_execution=1
+):
     """Build G and D for a `ModelConfig` and wrap them in a compiled `DCGAN` with the paper's Adam.
 
     Args:
@@ -47,6 +50,7 @@ def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="floa
         precision: "float32", "mixed_bfloat16" or "mixed_float16" (with dynamic loss scaling); G's tanh
             output and D's logit stay float32 in every case.
         reuse_fakes: the G step reuses the D step's generated images (see `DCGANBase`).
+        steps_per_execution: training steps per call of the compiled step (Keras' `compile` argument).
 
     Returns:
         The compiled `DCGAN`.
@@ -64,7 +68,7 @@ def build_trainer(model, learning_rate=2e-4, beta_1=0.5, seed=0, precision="floa
         optimizer = keras.optimizers.Adam(learning_rate, beta_1=beta_1)
         return keras.optimizers.LossScaleOptimizer(optimizer) if precision == "mixed_float16" else optimizer
 
-    gan.compile(d_optimizer=adam(), g_optimizer=adam())
+    gan.compile(d_optimizer=adam(), g_optimizer=adam(), steps_per_execution=steps_per_execution)
     return gan
 
 
@@ -99,7 +103,8 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
     Args:
         config: dict with "data" (load_dataset arguments), "model" (ModelConfig fields) and "training"
             (epochs, batch_size, learning_rate, beta_1, seed, monitor and optionally deterministic, precision,
-            data_parallel, reuse_fakes).
+            data_parallel, reuse_fakes, steps_per_execution: at most this many steps per call, see
+            `utils.epochs.steps_per_call`).
         out: the run folder.
         resume: continue from `out/checkpoints/last.npz` up to config["training"]["epochs"] epochs; a run
             folder with a config.json but no checkpoint yet (killed during its first epoch) starts at epoch 0.
@@ -147,6 +152,13 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
             processes = f", process {parallel.process} of {parallel.processes}" if parallel.processes > 1 else ""
             per_device = training["batch_size"] // parallel.devices
             log(f"data-parallel over {parallel.devices} devices: {per_device} images per device and step{processes}")
+        requested = training.get("steps_per_execution", 1)
+        steps_per_execution = steps_per_call(requested, data.steps_per_epoch)
+        if steps_per_execution != requested:
+            log(
+                f"{steps_per_execution} steps per execution: the most up to {requested} that divide the "
+                f"{data.steps_per_epoch} steps of an epoch"
+            )
         gan = build_trainer(
             model,
             training["learning_rate"],
@@ -154,6 +166,7 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
             training["seed"],
             training.get("precision", "float32"),
             training.get("reuse_fakes", False),
+            steps_per_execution,
         )
         fixed_noise = sample_latent(SAMPLE_GRID_SIZE, model.latent_dim, training["seed"])
         start_epoch, best = 0, math.inf

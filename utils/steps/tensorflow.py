@@ -104,16 +104,23 @@ def sum_gradient(function, inputs):
 class DCGAN(DCGANBase):
     __doc__ = DCGANBase.__doc__
 
-    def compile(self, d_optimizer, g_optimizer, jit_compile="auto", **kwargs):
+    def compile(self, d_optimizer, g_optimizer, jit_compile="auto", steps_per_execution=1, **kwargs):
         """As `DCGANBase.compile`; "auto" compiles the step with XLA on CPUs too, where Keras would not.
 
         On 2 CPU cores this lifted the step's speed against a hand-written `tf.function` loop from 0.98-1.01 to
         1.01-1.04 times (benchmarks/RESULTS.md), for about 4 s more compilation. As in Keras, XLA stays off under
-        `tf.distribute` and with op determinism on.
+        `tf.distribute` and with op determinism on. Several steps per call are refused under `tf.distribute`:
+        Keras's loop of them failed there ("You must feed a value for placeholder tensor").
         """
+        if steps_per_execution != 1 and tf.distribute.has_strategy():
+            raise UserError(
+                "--steps-per-execution with --data-parallel needs --backend jax; on TensorFlow use one step per call"
+            )
         if jit_compile == "auto":
             jit_compile = not tf.distribute.has_strategy() and not is_op_determinism_enabled()
-        super().compile(d_optimizer, g_optimizer, jit_compile=jit_compile, **kwargs)
+        super().compile(
+            d_optimizer, g_optimizer, jit_compile=jit_compile, steps_per_execution=steps_per_execution, **kwargs
+        )
 
     def fit(self, x=None, *args, **kwargs):
         """As `keras.Model.fit`; a generator `x` is fed through `without_autotuning` (no wait after training)."""

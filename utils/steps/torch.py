@@ -39,6 +39,14 @@ def sum_gradient(function, inputs):
 class DCGAN(DCGANBase):
     __doc__ = DCGANBase.__doc__
 
+    def compile(self, d_optimizer, g_optimizer, steps_per_execution=1, **kwargs):
+        """As `DCGANBase.compile`; Keras' PyTorch trainer runs one step per call, so `steps_per_execution` is 1."""
+        if steps_per_execution != 1:
+            raise UserError(
+                "--steps-per-execution needs --backend tensorflow or jax; Keras' PyTorch backend runs one step per call"
+            )
+        super().compile(d_optimizer, g_optimizer, **kwargs)
+
     def generate(self, batch_size):
         """G's images for fresh noise, with autograd's record of them for the G step; a 1-tuple."""
         return (self.generator(self.sample_latent(batch_size), training=True),)
