@@ -20,12 +20,11 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.train_speed import add_model_arguments, benchmark_trainer, device_name, forever
+from benchmarks.train_speed import add_model_arguments, benchmark_trainer, device_name, on_device_batches, time_fit
 
 
 def parse_args(argv=None):
@@ -61,18 +60,14 @@ def main(argv=None):
         ),
     }
 
-    def fit(callbacks, steps):
-        start = time.perf_counter()
-        history = gan.fit(forever((real,)), steps_per_epoch=steps, epochs=1, callbacks=callbacks, verbose=0)
-        float(history.history["g_loss"][-1])  # results are ready
-        return time.perf_counter() - start
+    batches = on_device_batches(real, args.backend)
 
     for make in settings.values():  # compilation, and each callback's first-use costs
-        fit(make(), args.warmup)
+        time_fit(gan, batches, args.warmup, make())
     times = {name: [] for name in settings}
     for _ in range(args.repeats):
         for name, make in settings.items():
-            times[name].append(fit(make(), args.steps))
+            times[name].append(time_fit(gan, batches, args.steps, make()))
     step_ms = {name: 1000 * np.array(seconds) / args.steps for name, seconds in times.items()}
     print(
         json.dumps(

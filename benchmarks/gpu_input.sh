@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Around the training step on a GPU (benchmarks/RESULTS.md, issue 5 item 4): the input paths against one on-device
-# batch, a folder's one-off decode, and what the training run's per-batch callbacks cost. Needs JAX, not TensorFlow.
+# batch, a folder's one-off decode, what the per-batch callbacks cost, several steps per call. Needs JAX, not
+# TensorFlow.
 # Usage: bash benchmarks/gpu_input.sh [FASHION_MNIST_DIR]   (gpu_suite.sh runs it too). Not yet run on a GPU.
 set -u
 export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
@@ -27,3 +28,9 @@ done
 timeout 150 $py benchmarks/callback_overhead.py --backend jax --architecture paper --image-size 28 --batch-size 128
 timeout 150 $py benchmarks/callback_overhead.py --backend jax --architecture reference --image-size 64 \
     --precision mixed_bfloat16 --reuse-fakes --batch-size 128 --steps 50 --repeats 4
+
+# 4. Several steps per call of the compiled step (fewer Python round trips), the fastest mode at batch 128.
+for steps in 1 10; do
+    timeout 150 $py benchmarks/train_speed.py --backend jax --precision mixed_bfloat16 --reuse-fakes --batch-size 128 \
+        --steps 50 --repeats 3 --steps-per-execution $steps
+done

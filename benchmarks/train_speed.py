@@ -24,12 +24,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
-def add_model_arguments(parser, backend="tensorflow", architecture="reference", image_size=64, steps=20, repeats=3):
-    """Add the options the speed scripts share (backend, precision, model, batch, timing) with these defaults."""
+def add_model_arguments(
+    parser, backend="tensorflow", architecture="reference", image_size=64, steps=20, repeats=3, backends=None
+):
+    """Add the options the speed scripts share (backend, precision, model, batch, timing) with these defaults;
+    `backends` limits the choice of backend (default: every Keras backend)."""
     from utils.commands import positive_int
     from utils.config import BACKENDS, PRECISIONS
 
-    parser.add_argument("--backend", default=backend, choices=BACKENDS, help="Keras backend")
+    parser.add_argument("--backend", default=backend, choices=backends or BACKENDS, help="Keras backend")
     parser.add_argument("--precision", default="float32", choices=PRECISIONS)
     parser.add_argument("--image-size", type=positive_int, default=image_size)
     parser.add_argument("--channels", type=int, choices=[1, 3], help="default: 1 for 28-pixel images, else 3")
@@ -41,6 +44,9 @@ def add_model_arguments(parser, backend="tensorflow", architecture="reference", 
         "--reuse-fakes",
         action="store_true",
         help="the G step reuses the D step's generated images, as the PyTorch reference does",
+    )
+    parser.add_argument(
+        "--steps-per-execution", type=positive_int, default=1, help="steps per call of the compiled step (fit)"
     )
     parser.add_argument("--steps", type=positive_int, default=steps, help="timed steps per measurement")
     parser.add_argument("--warmup", type=positive_int, default=3, help="untimed steps first (compilation)")
@@ -83,22 +89,30 @@ def benchmark_trainer(args):
     import numpy as np
 
     from utils.config import model_config
+    from utils.errors import UserError
     from utils.train import build_trainer
 
+    if args.steps % args.steps_per_execution:
+        raise UserError(f"--steps {args.steps} must be a multiple of --steps-per-execution {args.steps_per_execution}")
     channels = args.channels or (1 if args.image_size == 28 else 3)
     config = model_config(
         args.architecture, image_size=args.image_size, channels=channels, g_width=args.g_width, d_width=args.d_width
     )
     keras.utils.set_random_seed(0)
-    gan = build_trainer(config, precision=args.precision, reuse_fakes=args.reuse_fakes)
+    gan = build_trainer(
+        config, precision=args.precision, reuse_fakes=args.reuse_fakes, steps_per_execution=args.steps_per_execution
+    )
     shape = (args.batch_size, args.image_size, args.image_size, channels)
     real = keras.ops.convert_to_tensor(np.random.default_rng(0).uniform(-1, 1, shape).astype("float32"))
     return config, gan, real
 
 
-def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_dim, reuse_fakes=False):
+def reference_step(
+    generator, discriminator, d_optimizer, g_optimizer, latent_dim, reuse_fakes=False, jit_compile=False
+):
     """A plain hand-written DCGAN step as users write it from the TensorFlow tutorial (with `reuse_fakes`, the G
-    step backpropagates through the D step's generated images, as users port the PyTorch reference)."""
+    step backpropagates through the D step's generated images, as users port the PyTorch reference; with
+    `jit_compile`, compiled with XLA, which the tutorial does not do)."""
     import tensorflow as tf
 
     bce = tf.keras.losses.BinaryCrossentropy(from_logits=True)
@@ -112,7 +126,6 @@ def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_di
         d_optimizer.apply_gradients(zip(grads, discriminator.trainable_variables, strict=True))
         return d_loss
 
-    @tf.function
     def step(real):
         batch = tf.shape(real)[0]
         d_loss = d_update(real, generator(tf.random.normal((batch, latent_dim)), training=True))
@@ -123,7 +136,6 @@ def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_di
         g_optimizer.apply_gradients(zip(grads, generator.trainable_variables, strict=True))
         return d_loss, g_loss
 
-    @tf.function
     def step_reusing_fakes(real):
         with tf.GradientTape() as tape:
             fake = generator(tf.random.normal((tf.shape(real)[0], latent_dim)), training=True)
@@ -134,7 +146,28 @@ def reference_step(generator, discriminator, d_optimizer, g_optimizer, latent_di
         g_optimizer.apply_gradients(zip(grads, generator.trainable_variables, strict=True))
         return d_loss, g_loss
 
-    return step_reusing_fakes if reuse_fakes else step
+    return tf.function(step_reusing_fakes if reuse_fakes else step, jit_compile=jit_compile)
+
+
+def on_device_batches(real, backend):
+    """Endless repeats of one batch already on the device, in the form `fit` takes fastest on `backend`."""
+    if backend != "tensorflow":
+        return forever((real,))
+    import tensorflow as tf
+
+    # Without autotuning: its thread makes each iterator's teardown wait for its next wake-up (0 to 2 s on a
+    # 2-core CPU), which would land in every timed fit() call (a training run pays it once).
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return tf.data.Dataset.from_tensors(real).repeat().with_options(options)
+
+
+def time_fit(gan, batches, steps, callbacks=None):
+    """Seconds that one `gan.fit` of `steps` steps on `batches` takes, until its results are ready."""
+    start = time.perf_counter()
+    history = gan.fit(batches, steps_per_epoch=steps, epochs=1, callbacks=callbacks, verbose=0)
+    float(history.history["g_loss"][-1])
+    return time.perf_counter() - start
 
 
 def forever(item):
@@ -182,30 +215,16 @@ def main(argv=None):
         batches = data.epochs(0)
         source = f"{data.source}, uint8 through utils.data"
     else:
-        batches = forever((real,))
-        if args.backend == "tensorflow":
-            import tensorflow as tf
-
-            # Without autotuning: its thread makes each iterator's teardown wait for its next wake-up (0 to 2 s
-            # on a 2-core CPU), which would land in every timed fit() call (a training run pays it once).
-            options = tf.data.Options()
-            options.autotune.enabled = False
-            batches = tf.data.Dataset.from_tensors(real).repeat().with_options(options)
+        batches = on_device_batches(real, args.backend)
         source = "one random batch on the device"
-    gan.fit(batches, steps_per_epoch=args.warmup, epochs=1, verbose=0)
-
-    def time_toolkit():
-        start = time.perf_counter()
-        history = gan.fit(batches, steps_per_epoch=args.steps, epochs=1, verbose=0)
-        float(history.history["g_loss"][-1])  # results are ready
-        return time.perf_counter() - start
+    time_fit(gan, batches, args.warmup)
 
     reference = None
     if args.backend == "tensorflow" and not args.no_reference and not args.input:
         reference = tensorflow_reference(config, real, args)
     toolkit_times, reference_times = [], []
     for _ in range(args.repeats):
-        toolkit_times.append(time_toolkit())
+        toolkit_times.append(time_fit(gan, batches, args.steps))
         if reference:
             reference_times.append(reference())
     images = args.batch_size * args.steps
@@ -221,6 +240,7 @@ def main(argv=None):
         **({"load_s": round(load_seconds, 2)} if args.input else {}),
         "jit_compile": bool(gan.jit_compile),
         "reuse_fakes": args.reuse_fakes,
+        "steps_per_execution": args.steps_per_execution,
         **({"one_d_call": gan.one_d_call} if args.backend == "jax" else {}),
         "images_per_s": round(images / min(toolkit_times), 1),
     }
@@ -240,8 +260,12 @@ def main(argv=None):
     print(json.dumps(result))
 
 
-def tensorflow_reference(config, real, args):
-    """Build the hand-written tf.function loop on the same architecture; returns a function timing one measurement."""
+def tensorflow_reference(config, real, args, jit_compile=False):
+    """Build the hand-written tf.function loop on the same architecture (with XLA if `jit_compile`).
+
+    Returns:
+        A function that times one measurement of `args.steps` steps, in seconds.
+    """
     import keras
 
     from utils.models import build_discriminator, build_generator
@@ -254,6 +278,7 @@ def tensorflow_reference(config, real, args):
         keras.optimizers.Adam(2e-4, beta_1=0.5),
         config.latent_dim,
         args.reuse_fakes,
+        jit_compile,
     )
     for _ in range(args.warmup):
         step(real)

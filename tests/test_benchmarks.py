@@ -35,9 +35,11 @@ RUNS = {
         2,
     ),
     "folder": ("folder_decode.py", "--count", 12, "--image-size", 28, "--workers", 0, 1, "--repeats", 1),
+    "tf_bounds": ("tf_bounds.py", *TINY, "--steps", 2, "--warmup", 1, "--repeats", 1, "--steps-per-execution", 2),
     "jax_bounds": ("jax_bounds.py", "--architecture", "paper", "--image-size", 28, "--batch-size", 8, "--steps", 2),
     "bad_size": ("train_speed.py", "--image-size", 30),
     "bad_steps": ("callback_overhead.py", "--steps", 0),
+    "bad_chunks": ("tf_bounds.py", *TINY, "--steps", 5, "--steps-per-execution", 2),
 }
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 if HAS_TORCH:
@@ -109,6 +111,14 @@ def test_folder_decode_counts_every_image(runs):
     assert line[f"against {default}"][default] == 1.0
 
 
+def test_tf_bounds_times_fit_the_bare_step_and_the_hand_written_one(runs):
+    line = result(runs["tf_bounds"])
+    assert line["steps_per_execution"] == 2 and line["jit_compile"] is True
+    ways = {"fit", "loop", "hand_written", "hand_written_xla"}
+    assert set(line["ms_per_step"]) == set(line["speed_against_hand_written"]) == ways
+    assert min(line["ms_per_step"].values()) > 0 and line["speed_against_hand_written"]["hand_written"] == 1.0
+
+
 def test_jax_bounds_times_fit_loop_and_fused_steps(runs):
     line = result(runs["jax_bounds"])
     assert line["precision"] == "mixed_bfloat16" and line["batch_size"] == 8
@@ -126,6 +136,7 @@ def test_torch_reference_runs(runs):
     [
         ("bad_size", "error: unsupported image size 30; choose one of 28, 32, 64, 128"),
         ("bad_steps", "error: argument --steps: must be a positive integer, not 0"),
+        ("bad_chunks", "error: --steps 5 must be a multiple of --steps-per-execution 2"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(runs, name, message):
