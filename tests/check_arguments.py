@@ -2,7 +2,7 @@
 
 `tests/test_benchmarks.py` runs `benchmarks/gpu_suite.sh` with PYTHON pointing here. Each command appends one
 line to the file named by $CHECK_LOG: "ok SCRIPT ARGS", "bad SCRIPT ARGS" (its parser refused them), "skipped
--c ..." (inline code) or "unchecked SCRIPT ..." (its parser needs a package that is not installed).
+-c" (inline code) or "unchecked SCRIPT (...)" (its parser needs a package that is not installed).
 """
 
 import importlib.util
