@@ -19,7 +19,6 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.train_speed import (
     add_model_arguments,
     benchmark_trainer,
+    loop_timer,
     on_device_batches,
     tensorflow_reference,
     time_fit,
@@ -52,19 +52,9 @@ def main(argv=None):
     time_fit(gan, batches, args.warmup)
 
     step = tf.function(gan.train_step, jit_compile=gan.jit_compile)
-    for _ in range(args.warmup):
-        step((real,))
-
-    def time_loop():
-        start = time.perf_counter()
-        for _ in range(args.steps):
-            logs = step((real,))
-        float(logs["g_loss"])
-        return time.perf_counter() - start
-
     ways = {
         "fit": lambda: time_fit(gan, batches, args.steps),
-        "loop": time_loop,
+        "loop": loop_timer(lambda: step((real,)), args.steps, args.warmup),
         "hand_written": tensorflow_reference(config, real, args),
         "hand_written_xla": tensorflow_reference(config, real, args, jit_compile=True),
     }

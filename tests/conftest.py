@@ -44,8 +44,19 @@ def concurrent_cli(command, runs, cwd=ROOT, workers=3):
     Yields:
         A mapping whose `[name]` waits for that run and gives its CompletedProcess.
     """
+    with concurrent(lambda *flags: run_cli(command, *flags, cwd=cwd), runs, workers) as results:
+        yield results
+
+
+@contextlib.contextmanager
+def concurrent(run, runs, workers=3):
+    """Start `run(*args)` for every named tuple of `args` in `runs` at once, in a pool of `workers` threads.
+
+    Yields:
+        A mapping whose `[name]` waits for that run and gives its result.
+    """
     pool = ThreadPoolExecutor(max_workers=workers)
-    futures = {name: pool.submit(run_cli, command, *flags, cwd=cwd) for name, flags in runs.items()}
+    futures = {name: pool.submit(run, *args) for name, args in runs.items()}
 
     class Results(dict):
         def __missing__(self, name):

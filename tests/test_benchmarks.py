@@ -10,10 +10,9 @@ import json
 import os
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import FASHION_MNIST_DIR, ROOT, last_line
+from conftest import FASHION_MNIST_DIR, ROOT, concurrent, last_line
 
 TINY = ("--architecture", "paper", "--image-size", 28, "--g-width", 4, "--d-width", 4, "--batch-size", 8)
 RUNS = {
@@ -61,15 +60,8 @@ def run_benchmark(script, *args):
 @pytest.fixture(scope="module")
 def runs():
     """A mapping whose `[name]` waits for that run of `RUNS` (all started at once) and gives its CompletedProcess."""
-    pool = ThreadPoolExecutor(max_workers=3)
-    futures = {name: pool.submit(run_benchmark, *args) for name, args in RUNS.items()}
-
-    class Results(dict):
-        def __missing__(self, name):
-            return futures[name].result()
-
-    yield Results()
-    pool.shutdown(wait=True, cancel_futures=True)
+    with concurrent(run_benchmark, RUNS) as results:
+        yield results
 
 
 def result(run):
