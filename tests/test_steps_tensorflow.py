@@ -29,16 +29,3 @@ def test_without_autotuning_leaves_an_empty_iterator_as_it_is():
 
     empty = numbered_batches(0)
     assert without_autotuning(empty) is empty
-
-
-def test_several_steps_per_call_are_refused_under_tf_distribute(tiny_model):
-    """Keras's loop of several steps per call failed under MirroredStrategy; the run says so before training."""
-    from utils.errors import UserError
-    from utils.steps.tensorflow import data_parallel
-    from utils.train import build_trainer
-
-    with (
-        data_parallel(),
-        pytest.raises(UserError, match="--steps-per-execution with --data-parallel needs --backend jax"),
-    ):
-        build_trainer(tiny_model, steps_per_execution=2)

@@ -58,7 +58,7 @@ def _add_backend_flags(group, default_note, steps_default_note):
         metavar="STEPS",
         help="training steps per call of the compiled step, fewer Python round trips (the most up to this that "
         "divide an epoch: no call runs into the next epoch); the guard, Ctrl-C and the progress bar act after each "
-        f"call; jax, or tensorflow without --data-parallel ({steps_default_note})",
+        f"call; tensorflow or jax ({steps_default_note})",
     )
 
 
