@@ -9,6 +9,8 @@ from utils.errors import UserError
 IMAGE_SIZES = (28, 32, 64, 128)
 BACKENDS = ("tensorflow", "jax", "torch")  # Keras backends the trainer supports (each is also its package's name)
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies of --precision
+# --batchnorm: where BatchNorm is used, as (in G, in D).
+BATCHNORM = {"both": (True, True), "none": (False, False), "generator": (True, False), "discriminator": (False, True)}
 
 ARCHITECTURES = {
     # The paper's figure 1: 5x5 kernels, dense projection of z, 128 channels next to the image.

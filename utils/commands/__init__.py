@@ -1,6 +1,6 @@
-"""Analysis subcommands of `dcgan.py`, one small module each, with the flags and checks they share.
+"""The subcommands of `dcgan.py`, one small module each, with the flags and checks they share.
 
-Each module exposes `register(commands)`, which adds its subparser to the `dcgan.py` subparsers and sets
+Each module exposes `register(commands)`, which adds its subparsers to the `dcgan.py` subparsers and sets
 `func` to a function of the parsed arguments returning the exit code. Every analysis command takes saved
 models as `--generator FILE` / `--discriminator FILE`, data as `--dataset NAME [--data-dir DIR]`, writes its
 figure to `--out PATH` (PNG) and prints, last, one JSON line with its numbers (`print_result`).
@@ -16,7 +16,19 @@ from utils.errors import UserError
 from utils.files import check_writable_dir
 
 # Modules under utils/commands/, in the order `dcgan.py --help` lists them.
-MODULES = ("interpolate", "arithmetic", "explain", "fid", "classifier", "forget", "features", "neighbours")
+MODULES = (
+    "training",
+    "sample",
+    "summary",
+    "interpolate",
+    "arithmetic",
+    "explain",
+    "fid",
+    "classifier",
+    "forget",
+    "features",
+    "neighbours",
+)
 
 
 def positive_int(text):
@@ -31,7 +43,7 @@ def positive_int(text):
 
 
 def register_all(commands):
-    """Add every analysis subcommand to `commands` (an argparse subparsers object)."""
+    """Add every subcommand to `commands` (an argparse subparsers object)."""
     for name in MODULES:
         importlib.import_module(f"utils.commands.{name}").register(commands)
 

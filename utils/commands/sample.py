@@ -1,0 +1,52 @@
+"""`dcgan.py sample`: a grid of images from a saved generator."""
+
+from pathlib import Path
+
+from utils.commands import positive_int
+from utils.errors import UserError
+from utils.files import check_writable_dir
+
+
+def register(commands):
+    """Add the `sample` subcommand to `commands` (argparse subparsers)."""
+    sample = commands.add_parser(
+        "sample",
+        help="write a grid of images from a saved generator",
+        description="Draw images from a saved .keras or .h5 generator into one PNG grid.",
+    )
+    sample.add_argument("--generator", required=True, help="saved generator (.keras or .h5)")
+    sample.add_argument("--n", type=positive_int, default=64, help="number of images (default 64)")
+    sample.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
+    sample.add_argument("--noise", help="a .npy file of z vectors to use instead of random noise")
+    sample.add_argument("--latent-dim", type=positive_int, help="fail unless the generator takes this latent size")
+    sample.add_argument("--columns", type=positive_int, help="images per row (default: square grid)")
+    sample.add_argument("--out", required=True, help="PNG file to write")
+    sample.set_defaults(func=run)
+
+
+def run(args):
+    """Draw the images and write the grid; returns the exit code."""
+    out = Path(args.out)
+    if out.is_dir():
+        raise UserError(f"--out {out} is a folder; give a .png file name")
+    check_writable_dir(out.parent)
+    import numpy as np
+
+    from utils.images import save_grid
+    from utils.samples import sample_latent
+    from utils.saving import load_generator
+
+    generator = load_generator(args.generator, args.latent_dim)
+    latent_dim = generator.input_shape[-1]
+    if args.noise:
+        try:
+            z = np.load(args.noise).astype(np.float32)
+        except (OSError, ValueError) as exc:
+            raise UserError(f"cannot read noise file {args.noise}: {exc}") from None
+        if z.ndim != 2 or z.shape[1] != latent_dim:
+            raise UserError(f"noise in {args.noise} has shape {z.shape}; the generator takes (N, {latent_dim})")
+    else:
+        z = sample_latent(args.n, latent_dim, args.seed)
+    save_grid(np.asarray(generator.predict(z, verbose=0)), out, args.columns)
+    print(f"wrote {len(z)} samples to {out}")
+    return 0
