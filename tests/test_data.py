@@ -9,10 +9,11 @@ import tensorflow as tf
 from PIL import Image
 
 from tests.conftest import FASHION_MNIST_DIR
-from utils.data import _fit_image, load_dataset, subset_indices
+from utils.data import load_dataset, subset_indices
 from utils.datasets import DATASETS, dataset_spec
 from utils.errors import UserError
 from utils.idx import load_idx
+from utils.tfds_source import fit_image
 
 needs_fashion_mnist = pytest.mark.skipif(
     not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(), reason=f"no IDX files in {FASHION_MNIST_DIR}"
@@ -451,13 +452,13 @@ def test_fit_image_centre_crops_non_square_images():
     # where the antialiasing filter reaches a pixel beyond it.
     image = np.zeros((40, 80, 3), np.uint8)
     image[:, 15:65] = 255
-    result = _fit_image(tf.constant(image), 32, 3, None).numpy()
+    result = fit_image(tf.constant(image), 32, 3, None).numpy()
     assert result.shape == (32, 32, 3) and result.dtype == np.uint8
     assert result.min() == 255
 
 
 def test_fit_image_keeps_images_of_the_right_size():
     image = np.random.default_rng(0).integers(0, 256, (32, 32, 1), dtype=np.uint8)
-    np.testing.assert_array_equal(_fit_image(tf.constant(image), 32, 1, None).numpy(), image)
-    rgb = _fit_image(tf.constant(image), 32, 3, None).numpy()
+    np.testing.assert_array_equal(fit_image(tf.constant(image), 32, 1, None).numpy(), image)
+    rgb = fit_image(tf.constant(image), 32, 3, None).numpy()
     np.testing.assert_array_equal(rgb, np.repeat(image, 3, axis=-1))

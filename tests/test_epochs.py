@@ -7,8 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from utils.data import _read_all, load_dataset
+from utils.data import load_dataset
 from utils.epochs import epoch_batches, epoch_order, prefetch, steps_per_call
+from utils.tfds_source import read_all
 
 TOTAL, BATCH = 10, 3
 
@@ -90,7 +91,7 @@ def test_read_all_keeps_every_example_in_order():
     labels = np.arange(2500, dtype=np.int64)
     dataset = tf.data.Dataset.from_tensor_slices((images, labels))
 
-    got_images, got_labels = _read_all(dataset, 2500)
+    got_images, got_labels = read_all(dataset, 2500)
 
     np.testing.assert_array_equal(got_images, images)
     np.testing.assert_array_equal(got_labels, labels)

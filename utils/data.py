@@ -22,9 +22,9 @@ from utils.errors import UserError
 from utils.folder import load_folder
 from utils.idx import load_idx
 from utils.images import to_unit_range
+from utils.tfds_source import read_all, split_examples
 
 SHUFFLE_BUFFER = 50_000  # examples in the shuffle buffer of `Data.dataset` (all of them for smaller datasets)
-DECODE_BATCH = 1024  # examples decoded per step while a tensorflow-datasets source is read into memory
 
 
 @dataclasses.dataclass
@@ -141,52 +141,10 @@ def fit_arrays(images, image_size, channels):
     return np.ascontiguousarray(images)
 
 
-def _fit_image(image, image_size, channels, crop):
-    """uint8 (H, W, c) -> uint8 (S, S, channels): channel conversion, optional central crop, resize and crop."""
-    import tensorflow as tf
-
-    if channels == 1 and image.shape[-1] == 3:
-        image = tf.image.rgb_to_grayscale(image)
-    elif channels == 3 and image.shape[-1] == 1:
-        image = tf.image.grayscale_to_rgb(image)
-    shape = tf.shape(image)
-    if crop is not None:
-        side = tf.minimum(crop, tf.minimum(shape[0], shape[1]))
-        image = tf.image.crop_to_bounding_box(image, (shape[0] - side) // 2, (shape[1] - side) // 2, side, side)
-        shape = tf.shape(image)
-    # Resize so the shorter side is image_size, then cut the central square.
-    short = tf.cast(tf.minimum(shape[0], shape[1]), tf.float32)
-    scale = image_size / short
-    new_size = tf.maximum(image_size, tf.cast(tf.round(tf.cast(shape[:2], tf.float32) * scale), tf.int32))
-    if image.shape[0] != image_size or image.shape[1] != image_size:
-        image = tf.image.resize(image, new_size, antialias=True)
-        image = tf.image.resize_with_crop_or_pad(image, image_size, image_size)
-        image = tf.cast(tf.clip_by_value(tf.round(image), 0, 255), tf.uint8)
-    return tf.ensure_shape(image, (image_size, image_size, channels))
-
-
 def _scale(image):
     import tensorflow as tf
 
     return tf.cast(image, tf.float32) / 127.5 - 1.0
-
-
-def _from_tfds(tfds_name, split, data_dir):
-    """Open a tensorflow-datasets split as a dataset of (uint8 image, label or -1)."""
-    import tensorflow as tf
-    import tensorflow_datasets as tfds
-
-    try:
-        dataset = tfds.load(tfds_name, split=split, data_dir=data_dir, shuffle_files=False)
-    except Exception as exc:  # tfds raises many types (download, missing manual data, bad split)
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot load {tfds_name!r} ({split}) with tensorflow-datasets: {message}") from None
-    total = int(dataset.cardinality())
-    if total < 0:
-        total = int(dataset.reduce(0, lambda count, _: count + 1))
-    has_label = "label" in dataset.element_spec and dataset.element_spec["label"].dtype.is_integer
-    dataset = dataset.map(lambda ex: (ex["image"], ex["label"] if has_label else tf.constant(-1, tf.int64)))
-    return dataset, total
 
 
 def load_dataset(
@@ -259,25 +217,12 @@ def load_dataset(
 
             return tf.data.Dataset.from_tensor_slices(stored)
     else:
-        tfds_examples, full = _from_tfds(spec.tfds_name, split, data_dir)
-        keep = subset_indices(full, subset, seed)
-        total = len(keep)
+        choose = functools.partial(subset_indices, subset=subset, seed=seed)
+        examples, total = split_examples(spec, split, data_dir, choose, image_size, channels)
         source = f"tensorflow-datasets {spec.tfds_name} ({split})"
 
-        def examples():
-            import tensorflow as tf
-
-            dataset = tfds_examples
-            if subset is not None:
-                mask = np.zeros(full, bool)
-                mask[keep] = True
-                mask = tf.constant(mask)
-                dataset = dataset.enumerate().filter(lambda index, _: tf.gather(mask, index)).map(lambda _, ex: ex)
-            fit = functools.partial(_fit_image, image_size=image_size, channels=channels, crop=spec.crop)
-            return dataset.map(lambda image, label: (fit(image), label), tf.data.AUTOTUNE)
-
         def read():
-            return _read_all(examples(), total)
+            return read_all(examples(), total)
 
     if batch_size > total and drop_remainder:
         raise UserError(f"--batch-size {batch_size} is larger than the data ({total} examples)")
@@ -312,23 +257,3 @@ def load_dataset(
         read,
         make_dataset,
     )
-
-
-def _read_all(examples, total):
-    """Run a dataset of (uint8 image, int64 label) pairs once and keep every example in memory.
-
-    Returns:
-        (images (total, S, S, C) uint8, labels (total,) int64) NumPy arrays.
-    """
-    images = labels = None
-    count = 0
-    for batch_images, batch_labels in examples.batch(DECODE_BATCH).as_numpy_iterator():
-        if images is None:
-            images = np.empty((total, *batch_images.shape[1:]), np.uint8)
-            labels = np.empty((total,), np.int64)
-        images[count : count + len(batch_images)] = batch_images
-        labels[count : count + len(batch_labels)] = batch_labels
-        count += len(batch_images)
-    if count != total:
-        raise RuntimeError(f"expected {total} examples, read {count}")
-    return images, labels
