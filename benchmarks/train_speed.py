@@ -46,7 +46,7 @@ def add_model_arguments(
         help="the G step reuses the D step's generated images, as the PyTorch reference does",
     )
     parser.add_argument(
-        "--steps-per-execution", type=positive_int, default=1, help="steps per call of the compiled step (fit)"
+        "--steps-per-execution", type=positive_int, default=1, help="steps per call of fit's train function"
     )
     parser.add_argument("--steps", type=positive_int, default=steps, help="timed steps per measurement")
     parser.add_argument("--warmup", type=positive_int, default=3, help="untimed steps first (compilation)")

@@ -50,7 +50,7 @@ def build_trainer(
         precision: "float32", "mixed_bfloat16" or "mixed_float16" (with dynamic loss scaling); G's tanh
             output and D's logit stay float32 in every case.
         reuse_fakes: the G step reuses the D step's generated images (see `DCGANBase`).
-        steps_per_execution: training steps per call of the compiled step (Keras' `compile` argument).
+        steps_per_execution: training steps per call of fit's train function (Keras' `compile` argument).
 
     Returns:
         The compiled `DCGAN`.

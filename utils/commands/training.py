@@ -118,7 +118,7 @@ def add_backend_flags(group, default_note, steps_default_note):
         "--steps-per-execution",
         type=positive_int,
         metavar="STEPS",
-        help="training steps per call of the compiled step, fewer Python round trips (the most up to this that "
+        help="training steps per call of fit's train function, fewer Python round trips (the most up to this that "
         "divide an epoch: no call runs into the next epoch); the guard, Ctrl-C and the progress bar act after each "
         f"call; tensorflow or jax ({steps_default_note})",
     )
