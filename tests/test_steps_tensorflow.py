@@ -29,3 +29,30 @@ def test_without_autotuning_leaves_an_empty_iterator_as_it_is():
 
     empty = numbered_batches(0)
     assert without_autotuning(empty) is empty
+
+
+def test_train_on_batch_takes_one_step_whatever_the_steps_per_call(tiny_model):
+    """The toolkit's train function runs a Python iterator's batches (as `train_on_batch` passes) one by one."""
+    import keras
+
+    from utils.train import build_trainer
+
+    images = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)
+    logs = []
+    for steps in (1, 2):
+        keras.utils.set_random_seed(0)
+        gan = build_trainer(tiny_model, steps_per_execution=steps)
+        logs.append(gan.train_on_batch(images, return_dict=True))
+        assert int(gan.d_optimizer.iterations.numpy()) == 1 and int(gan.g_optimizer.iterations.numpy()) == 1
+    assert logs[0] == pytest.approx(logs[1], rel=1e-6)
+
+
+def test_data_that_ends_inside_a_call_stops_fit_as_keras_does(tiny_model):
+    """Three batches for calls of two steps: the first call takes two, the second ends fit with Keras's warning."""
+    from utils.train import build_trainer
+
+    gan = build_trainer(tiny_model, steps_per_execution=2)
+    batches = (np.full((4, 28, 28, 1), i, np.uint8) for i in range(3))
+    with pytest.warns(UserWarning, match="ran out of data"):
+        gan.fit(batches, steps_per_epoch=4, epochs=1, verbose=0)
+    assert int(gan.d_optimizer.iterations.numpy()) == 3, "the third batch trains before the data ends"
