@@ -1,6 +1,7 @@
 """Run by tests/test_data_parallel.py in a fresh process: train on 2 CPU devices, then report what it saw.
 
-Usage: python tests/data_parallel_run.py BACKEND OUT [--single] [--steps-per-execution K]. Prints one JSON line.
+Usage: python tests/data_parallel_run.py BACKEND OUT [--single]. Prints one JSON line. On 2 devices it trains
+twice, with one step per call and then two ("chunked").
 """
 
 import json
@@ -10,9 +11,6 @@ from pathlib import Path
 
 backend, out = sys.argv[1], Path(sys.argv[2])
 single = "--single" in sys.argv
-steps_per_execution = (
-    int(sys.argv[sys.argv.index("--steps-per-execution") + 1]) if "--steps-per-execution" in sys.argv else 1
-)
 os.environ["KERAS_BACKEND"] = backend
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"  # JAX: two CPU devices
@@ -38,11 +36,18 @@ config = {
     "command": "test",
 }
 config["training"]["data_parallel"] = not single
-config["training"]["steps_per_execution"] = steps_per_execution
+
+
+def weight_sum(gan):
+    return sum(float(np.abs(keras.ops.convert_to_numpy(v)).sum()) for v in gan.trainable_variables)
+
+
 gan, history = train(config, out, verbose=0, log=lambda *_: None)
-weight_sum = sum(float(np.abs(keras.ops.convert_to_numpy(v)).sum()) for v in gan.trainable_variables)
-result = {"history": history.history, "devices": 1, "weight_sum": weight_sum}
+result = {"history": history.history, "devices": 1, "weight_sum": weight_sum(gan)}
 if not single:
+    config["training"]["steps_per_execution"] = 2  # the epoch's 4 steps in 2 calls
+    chunked, chunked_history = train(config, out.with_name(out.name + "_chunked"), verbose=0, log=lambda *_: None)
+    result["chunked"] = {"history": chunked_history.history, "weight_sum": weight_sum(chunked)}
     with data_parallel() as parallel:
         result["devices"] = parallel.devices
         from utils.config import ModelConfig
