@@ -4,7 +4,7 @@ Four ways to train the same models on one batch already on the device, timed alt
   fit               `DCGAN.fit`, as users train (XLA as the toolkit compiles it: on, also on CPUs; with
                     --steps-per-execution K, K steps per call);
   loop              the toolkit's own `train_step` as one `tf.function` (XLA as in fit) in a plain Python loop;
-  hand_written      train_speed.py's hand-written `tf.function` step (the TensorFlow tutorial's loop, no XLA);
+  hand_written      tf_reference.py's hand-written `tf.function` step (the TensorFlow tutorial's loop, no XLA);
   hand_written_xla  the same step compiled with XLA.
 fit ~ loop means Keras adds nothing; loop against hand_written_xla compares the two steps' own work. XLA_FLAGS
 (for instance --xla_cpu_enable_fast_math=true) apply to every XLA-compiled way. Prints one JSON line: each way's
@@ -23,14 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.train_speed import (
-    add_model_arguments,
-    benchmark_trainer,
-    loop_timer,
-    on_device_batches,
-    tensorflow_reference,
-    time_fit,
-)
+from benchmarks.tf_reference import loop_timer, tensorflow_reference
+from benchmarks.train_speed import add_model_arguments, benchmark_trainer, on_device_batches, time_fit
 
 
 def parse_args(argv=None):

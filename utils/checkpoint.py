@@ -110,3 +110,33 @@ def load_checkpoint(gan, path):
     state = {key: value for key, value in arrays.items() if "/" not in key}
     state["epoch"] = int(state["epoch"])
     return state
+
+
+def load_last(gan, checkpoints):
+    """Load a run's `last.npz` into `gan`; when it cannot be read, say that `best.npz` may still serve.
+
+    Args:
+        gan: a compiled `DCGAN` with the run's architecture.
+        checkpoints: the run's checkpoints folder.
+
+    Returns:
+        The state `load_checkpoint` returns.
+    """
+    try:
+        return load_checkpoint(gan, checkpoints / "last.npz")
+    except UserError as exc:
+        if (checkpoints / "best.npz").is_file():
+            raise UserError(f"{exc}; {checkpoints / 'best.npz'} may still be good: copy it over last.npz") from None
+        raise
+
+
+def describe_kept(checkpoints):
+    """Say which checkpoints a stopped run leaves in `checkpoints`, with their epochs, for an error message."""
+    kept = []
+    for name, what in (("last", "the last good checkpoint"), ("best", "the best")):
+        try:
+            with np.load(checkpoints / f"{name}.npz") as saved:
+                kept.append(f"{what} {checkpoints / name}.npz (epoch {int(saved['epoch'])})")
+        except (OSError, ValueError, KeyError):
+            pass
+    return "kept " + " and ".join(kept) if kept else "no checkpoint had been written yet"

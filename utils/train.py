@@ -21,7 +21,7 @@ from utils.callbacks import (
     StopCheck,
     read_history,
 )
-from utils.checkpoint import load_checkpoint
+from utils.checkpoint import describe_kept, load_last
 from utils.config import PRECISIONS
 from utils.data import load_dataset
 from utils.diagnostics import Diagnostics
@@ -171,7 +171,7 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
         fixed_noise = sample_latent(SAMPLE_GRID_SIZE, model.latent_dim, training["seed"])
         start_epoch, best = 0, math.inf
         if resume and has_checkpoint:
-            state = _load_last(gan, saved / "checkpoints")
+            state = load_last(gan, saved / "checkpoints")
             start_epoch, fixed_noise, best = state["epoch"], state["fixed_noise"], float(state.get("best", math.inf))
             for optimizer in (gan.d_optimizer, gan.g_optimizer):  # the config's rate, not the checkpoint's, applies
                 optimizer.learning_rate = training["learning_rate"]
@@ -212,7 +212,7 @@ def train(config, out, resume=False, overwrite=False, verbose=None, log=print):
             raise
         if guard.failure:
             raise UserError(
-                f"training diverged: NaN/Inf loss at {guard.failure}; stopped and {_kept(checkpoints)}; "
+                f"training diverged: NaN/Inf loss at {guard.failure}; stopped and {describe_kept(checkpoints)}; "
                 "resume with a lower --learning-rate to go on"
             )
         save_models(gan, out)
@@ -234,25 +234,3 @@ def _open_run(saved, out, resume, overwrite, log):
     if removed := remove_temporaries(out):
         log(f"removed {removed} partly written temporary file(s) left by an interrupted run")
     return has_checkpoint
-
-
-def _load_last(gan, checkpoints):
-    """Load `last.npz` into `gan`; when it cannot be read, say that `best.npz` may still serve."""
-    try:
-        return load_checkpoint(gan, checkpoints / "last.npz")
-    except UserError as exc:
-        if (checkpoints / "best.npz").is_file():
-            raise UserError(f"{exc}; {checkpoints / 'best.npz'} may still be good: copy it over last.npz") from None
-        raise
-
-
-def _kept(checkpoints):
-    """Which checkpoints a stopped run leaves, with their epochs, for the error message."""
-    kept = []
-    for name, what in (("last", "the last good checkpoint"), ("best", "the best")):
-        try:
-            with np.load(checkpoints / f"{name}.npz") as saved:
-                kept.append(f"{what} {checkpoints / name}.npz (epoch {int(saved['epoch'])})")
-        except (OSError, ValueError, KeyError):
-            pass
-    return "kept " + " and ".join(kept) if kept else "no checkpoint had been written yet"
