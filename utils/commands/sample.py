@@ -1,10 +1,7 @@
 """`dcgan.py sample`: a grid of images from a saved generator."""
 
-from pathlib import Path
-
-from utils.commands import positive_int
+from utils.commands import add_generator_flag, add_out_flag, check_out_file, positive_int
 from utils.errors import UserError
-from utils.files import check_writable_dir
 
 
 def register(commands):
@@ -14,22 +11,19 @@ def register(commands):
         help="write a grid of images from a saved generator",
         description="Draw images from a saved .keras or .h5 generator into one PNG grid.",
     )
-    sample.add_argument("--generator", required=True, help="saved generator (.keras or .h5)")
+    add_generator_flag(sample)
     sample.add_argument("--n", type=positive_int, default=64, help="number of images (default 64)")
     sample.add_argument("--seed", type=int, default=0, help="seed of the noise (default 0)")
     sample.add_argument("--noise", help="a .npy file of z vectors to use instead of random noise")
     sample.add_argument("--latent-dim", type=positive_int, help="fail unless the generator takes this latent size")
     sample.add_argument("--columns", type=positive_int, help="images per row (default: square grid)")
-    sample.add_argument("--out", required=True, help="PNG file to write")
+    add_out_flag(sample, "grid")
     sample.set_defaults(func=run)
 
 
 def run(args):
     """Draw the images and write the grid; returns the exit code."""
-    out = Path(args.out)
-    if out.is_dir():
-        raise UserError(f"--out {out} is a folder; give a .png file name")
-    check_writable_dir(out.parent)
+    out = check_out_file(args.out)
     import numpy as np
 
     from utils.images import save_grid

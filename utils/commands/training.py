@@ -185,11 +185,11 @@ def run_resume(args):
         training["precision"] = args.precision
     if args.steps_per_execution:
         training["steps_per_execution"] = args.steps_per_execution
+    if args.epochs:
+        training["epochs"] = args.epochs
+    if args.learning_rate is not None:
+        training["learning_rate"] = args.learning_rate
     from utils.train import train
 
-    if args.epochs:
-        config["training"]["epochs"] = args.epochs
-    if args.learning_rate is not None:
-        config["training"]["learning_rate"] = args.learning_rate
     train(config, out, resume=True)
     return 0
