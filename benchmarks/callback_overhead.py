@@ -1,7 +1,7 @@
 """What a training run's per-batch callbacks cost per step, against `fit` with none and with Keras's stock ones.
 
 `dcgan.py train` passes `fit` two callbacks that act after every batch: the NaN/Inf guard and, where TensorFlow
-is installed, TensorBoard (`utils.callbacks`). This times `fit` on one batch already on the device, alternately
+is installed, TensorBoard (`utils.training.callbacks`). This times `fit` on one batch already on the device, alternately
 in one process (TensorBoard only where TensorFlow is installed, as in a training run):
 - "none": no callbacks;
 - "toolkit": `NonFiniteGuard` and `EpochTensorBoard` (async-safe; TensorBoard does nothing per batch);
@@ -40,8 +40,8 @@ def main(argv=None):
     import keras
     import numpy as np
 
-    from utils.callbacks import EpochTensorBoard, NonFiniteGuard
-    from utils.train import has_tensorboard
+    from utils.training.callbacks import EpochTensorBoard, NonFiniteGuard
+    from utils.training.train import has_tensorboard
 
     class SynchronousGuard(NonFiniteGuard):
         async_safe = False

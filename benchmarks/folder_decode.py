@@ -1,4 +1,4 @@
-"""How fast a folder of images is decoded into memory (`utils.folder.load_folder`) with each number of threads.
+"""How fast a folder of images is decoded into memory (`utils.data.folder.load_folder`) with each number of threads.
 
 A folder dataset is decoded once, before training, into one uint8 array; training then reads batches from
 memory as it does for Fashion-MNIST. This times that one-off decode for each `--workers` count, alternately,
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def parse_args(argv=None):
-    from utils.commands import positive_int
+    from utils.cli.flags import positive_int
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", help="a folder of images (default: generate --count JPEGs)")
@@ -51,7 +51,7 @@ def write_jpegs(folder, count):
 
 def main(argv=None):
     args = parse_args(argv)
-    from utils.folder import load_folder, usable_cpus
+    from utils.data.folder import load_folder, usable_cpus
 
     with tempfile.TemporaryDirectory(prefix="folder_decode_") as generated:
         folder = args.data_dir or generated

@@ -8,7 +8,7 @@ export PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=2
 py=${PYTHON:-python3}
 data=${1:-/usr/share/datasets/fashion-mnist}
 
-# 1. Does the input path keep up? Fashion-MNIST from memory through utils.data vs one on-device batch.
+# 1. Does the input path keep up? Fashion-MNIST from memory through utils.data.load vs one on-device batch.
 for input in "" "--input fashion_mnist --data-dir $data"; do
     # shellcheck disable=SC2086
     timeout 150 $py benchmarks/train_speed.py --backend jax --precision mixed_bfloat16 --architecture paper \

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def parse_args(argv=None):
-    from utils.commands import positive_int
+    from utils.cli.flags import positive_int
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--architecture", default="reference")
@@ -50,8 +50,8 @@ def measure(args, batch_size, precision):
     import keras
     import numpy as np
 
-    from utils.config import model_config
-    from utils.train import build_trainer
+    from utils.training.config import model_config
+    from utils.training.train import build_trainer
 
     channels = 1 if args.image_size == 28 else 3
     settings = {"g_batchnorm": False, "d_batchnorm": False} if args.batchnorm == "none" else {}

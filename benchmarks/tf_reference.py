@@ -57,7 +57,7 @@ def tensorflow_reference(config, real, args, jit_compile=False):
     """
     import keras
 
-    from utils.models import build_discriminator, build_generator
+    from utils.training.models import build_discriminator, build_generator
 
     generator, discriminator = build_generator(config), build_discriminator(config)
     step = reference_step(

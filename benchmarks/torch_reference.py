@@ -18,7 +18,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.commands import positive_int
+from utils.cli.flags import positive_int
 
 
 def parse_args(argv=None):

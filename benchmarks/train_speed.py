@@ -29,8 +29,8 @@ def add_model_arguments(
 ):
     """Add the options the speed scripts share (backend, precision, model, batch, timing) with these defaults;
     `backends` limits the choice of backend (default: every Keras backend)."""
-    from utils.commands import positive_int
-    from utils.config import BACKENDS, PRECISIONS
+    from utils.cli.flags import positive_int
+    from utils.training.config import BACKENDS, PRECISIONS
 
     parser.add_argument("--backend", default=backend, choices=backends or BACKENDS, help="Keras backend")
     parser.add_argument("--precision", default="float32", choices=PRECISIONS)
@@ -88,9 +88,9 @@ def benchmark_trainer(args):
     import keras
     import numpy as np
 
-    from utils.config import model_config
     from utils.errors import UserError
-    from utils.train import build_trainer
+    from utils.training.config import model_config
+    from utils.training.train import build_trainer
 
     if args.steps % args.steps_per_execution:
         raise UserError(f"--steps {args.steps} must be a multiple of --steps-per-execution {args.steps_per_execution}")
@@ -159,7 +159,7 @@ def main(argv=None):
     import numpy as np
 
     from benchmarks.tf_reference import tensorflow_reference
-    from utils.data import load_dataset
+    from utils.data.load import load_dataset
 
     config, gan, real = benchmark_trainer(args)
     channels = config.channels
@@ -172,7 +172,7 @@ def main(argv=None):
         )
         load_seconds = time.perf_counter() - start  # a folder is decoded here, once
         batches = data.epochs(0)
-        source = f"{data.source}, uint8 through utils.data"
+        source = f"{data.source}, uint8 through utils.data.load"
     else:
         batches = on_device_batches(real, args.backend)
         source = "one random batch on the device"

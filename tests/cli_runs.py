@@ -94,7 +94,7 @@ def unreadable_files(out):
 
     TensorBoard's append-only event logs and hidden temporary files are not outputs and are not checked.
     """
-    from utils.saving import load_model
+    from utils.training.saving import load_model
 
     problems = []
     for path in sorted(Path(out).rglob("*")):

@@ -19,7 +19,7 @@ FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 @pytest.fixture
 def tiny_model():
     """Settings of a small 28x28 grayscale DCGAN that trains in well under a second per step on a CPU."""
-    from utils.config import ModelConfig
+    from utils.training.config import ModelConfig
 
     return ModelConfig(image_size=28, channels=1, latent_dim=8, g_width=8, d_width=8, kernel_size=3)
 

@@ -25,8 +25,8 @@ if backend == "tensorflow":
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from utils.gan import data_parallel  # noqa: E402
-from utils.train import build_trainer, train  # noqa: E402
+from utils.training.backends import data_parallel  # noqa: E402
+from utils.training.train import build_trainer, train  # noqa: E402
 
 model = {"image_size": 28, "channels": 1, "latent_dim": 8, "g_width": 8, "d_width": 8, "kernel_size": 3}
 config = {
@@ -50,7 +50,7 @@ if not single:
     result["chunked"] = {"history": chunked_history.history, "weight_sum": weight_sum(chunked)}
     with data_parallel() as parallel:
         result["devices"] = parallel.devices
-        from utils.config import ModelConfig
+        from utils.training.config import ModelConfig
 
         fresh = build_trainer(ModelConfig(**model))
         if backend == "tensorflow":

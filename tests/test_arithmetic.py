@@ -8,14 +8,14 @@ import pytest
 from conftest import FASHION_MNIST_DIR, concurrent_cli, last_line
 from PIL import Image
 
-from utils import arithmetic
+from utils.analysis import arithmetic
 from utils.cli import main
-from utils.commands.arithmetic import parse_class_spec, parse_indices
-from utils.config import ModelConfig
+from utils.cli.arithmetic import parse_class_spec, parse_indices
 from utils.errors import UserError
-from utils.models import build_discriminator, build_generator
-from utils.samples import sample_latent
-from utils.saving import save_model
+from utils.training.config import ModelConfig
+from utils.training.models import build_discriminator, build_generator
+from utils.training.samples import sample_latent
+from utils.training.saving import save_model
 
 
 def test_parse_indices():
@@ -108,7 +108,7 @@ def test_figures_are_written(tmp_path):
 
 @pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="Fashion-MNIST IDX files not installed")
 def test_classifier_picks_real_images_of_the_class():
-    from utils.data import load_dataset
+    from utils.data.load import load_dataset
 
     data = load_dataset("fashion_mnist", batch_size=900, subset=900, split="test", labels=True, shuffle=False)
     images, labels = (np.asarray(part) for part in next(iter(data.dataset)))

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 
 from tests.conftest import FASHION_MNIST_DIR
-from utils.callbacks import NonFiniteGuard
-from utils.checkpoint import load_checkpoint
-from utils.epochs import epoch_batches
+from utils.data.epochs import epoch_batches
 from utils.errors import UserError
-from utils.train import build_trainer, train
+from utils.training.callbacks import NonFiniteGuard
+from utils.training.checkpoint import load_checkpoint
+from utils.training.train import build_trainer, train
 
 BATCH = 16
 
@@ -42,9 +42,9 @@ def values(variables):
 
 
 def test_the_backends_own_training_step_is_used():
-    from utils.gan import DCGAN
+    from utils.training.backends import DCGAN
 
-    assert DCGAN.__module__ == f"utils.steps.{keras.backend.backend()}"
+    assert DCGAN.__module__ == f"utils.training.parallel.{keras.backend.backend()}"
 
 
 def test_fit_trains_both_networks(tiny_model):
@@ -136,7 +136,7 @@ def test_training_does_not_wait_for_each_steps_logs(tiny_model, tmp_path, monkey
             threads.append(threading.current_thread() is threading.main_thread())
             super().on_train_batch_end(batch, logs)
 
-    monkeypatch.setattr("utils.train.NonFiniteGuard", RecordingGuard)
+    monkeypatch.setattr("utils.training.train.NonFiniteGuard", RecordingGuard)
     config = {
         "data": {"name": "fashion_mnist", "data_dir": None, "subset": 64, "image_size": 28, "channels": 1},
         "model": dataclasses.asdict(tiny_model),

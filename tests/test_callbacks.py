@@ -1,4 +1,4 @@
-"""utils.callbacks: the NaN/Inf guard under worker threads, TensorBoard with nothing per batch, no lost Ctrl-C."""
+"""utils.training.callbacks: the NaN/Inf guard under worker threads, TensorBoard with nothing per batch, no lost Ctrl-C."""
 
 import math
 import os
@@ -10,10 +10,10 @@ import keras
 import numpy as np
 import pytest
 
-from utils.callbacks import EpochTensorBoard, NonFiniteGuard, StopCheck
-from utils.epochs import epoch_batches
-from utils.interrupts import catch_stop_signals
-from utils.train import build_trainer
+from utils.data.epochs import epoch_batches
+from utils.training.callbacks import EpochTensorBoard, NonFiniteGuard, StopCheck
+from utils.training.interrupts import catch_stop_signals
+from utils.training.train import build_trainer
 
 
 def test_guard_names_the_first_bad_batch_whichever_thread_reports_first():

@@ -8,10 +8,10 @@ import pytest
 import tensorflow as tf
 from keras import ops
 
-from utils.checkpoint import load_checkpoint, save_checkpoint
-from utils.config import ModelConfig
 from utils.errors import UserError
-from utils.train import build_trainer
+from utils.training.checkpoint import load_checkpoint, save_checkpoint
+from utils.training.config import ModelConfig
+from utils.training.train import build_trainer
 
 
 def values(variables):

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from conftest import FASHION_MNIST_DIR, last_line, run_cli
 
-from utils.classifier import FEATURES, accuracy, build_classifier, feature_extractor, train_classifier
+from utils.analysis.classifier import FEATURES, accuracy, build_classifier, feature_extractor, train_classifier
 from utils.errors import UserError
-from utils.saving import load_model, save_model
+from utils.training.saving import load_model, save_model
 
 
 def stripes(count, seed):

@@ -104,9 +104,9 @@ def epochs_in(history_csv):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     """Inputs of the commands: saved tiny models (untrained), an empty and an unreadable image folder."""
-    from utils.config import ModelConfig
-    from utils.models import build_discriminator, build_generator
-    from utils.saving import save_model
+    from utils.training.config import ModelConfig
+    from utils.training.models import build_discriminator, build_generator
+    from utils.training.saving import save_model
 
     root = tmp_path_factory.mktemp("cli")
     model = ModelConfig(image_size=28, channels=1, latent_dim=8, g_width=8, d_width=8, kernel_size=3)

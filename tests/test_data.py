@@ -9,11 +9,11 @@ import tensorflow as tf
 from PIL import Image
 
 from tests.conftest import FASHION_MNIST_DIR
-from utils.data import load_dataset, subset_indices
-from utils.datasets import DATASETS, dataset_spec
+from utils.data.idx import load_idx
+from utils.data.load import load_dataset, subset_indices
+from utils.data.registry import DATASETS, dataset_spec
+from utils.data.tfds_source import fit_image
 from utils.errors import UserError
-from utils.idx import load_idx
-from utils.tfds_source import fit_image
 
 needs_fashion_mnist = pytest.mark.skipif(
     not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(), reason=f"no IDX files in {FASHION_MNIST_DIR}"

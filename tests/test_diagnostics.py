@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from utils.callbacks import History, read_history
-from utils.diagnostics import Diagnostics, mean_pairwise_distance
-from utils.models import build_generator
-from utils.samples import sample_latent
+from utils.training.callbacks import History, read_history
+from utils.training.diagnostics import Diagnostics, mean_pairwise_distance
+from utils.training.models import build_generator
+from utils.training.samples import sample_latent
 
 
 def test_mean_pairwise_distance_by_hand():
@@ -124,7 +124,7 @@ def test_bad_settings_are_refused(tiny_model):
 
 
 def test_diversity_reaches_history_csv_during_fit(tiny_model, tmp_path):
-    from utils.train import build_trainer
+    from utils.training.train import build_trainer
 
     gan = build_trainer(tiny_model)
     gan.run_eagerly = True  # 4 steps: tracing the step would cost more than running it

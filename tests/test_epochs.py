@@ -7,9 +7,9 @@ import threading
 import numpy as np
 import pytest
 
-from utils.data import load_dataset
-from utils.epochs import epoch_batches, epoch_order, prefetch, steps_per_call
-from utils.tfds_source import read_all
+from utils.data.epochs import epoch_batches, epoch_order, prefetch, steps_per_call
+from utils.data.load import load_dataset
+from utils.data.tfds_source import read_all
 
 TOTAL, BATCH = 10, 3
 

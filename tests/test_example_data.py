@@ -1,10 +1,10 @@
-"""utils.example_data: synthetic sprites and scikit-learn's digits written as folders of pictures."""
+"""utils.data.examples: synthetic sprites and scikit-learn's digits written as folders of pictures."""
 
-from utils import example_data
+from utils.data import examples as example_data
 
 
 def test_make_image_folder_writes_readable_nested_pictures(tmp_path):
-    from utils.folder import list_images, load_folder
+    from utils.data.folder import list_images, load_folder
 
     folder = example_data.make_image_folder(tmp_path / "sprites", n=10, seed=3)
     files = list_images(folder)
@@ -17,7 +17,7 @@ def test_make_image_folder_writes_readable_nested_pictures(tmp_path):
 
 
 def test_write_digits_folder_writes_every_digit_as_a_picture(tmp_path):
-    from utils.folder import list_images, load_folder
+    from utils.data.folder import list_images, load_folder
 
     folder = example_data.write_digits_folder(tmp_path / "digits", size=16)
     files = list_images(folder)

@@ -1,4 +1,4 @@
-"""utils.experiments.attribute_classifier: the CelebA attribute classifier for vector arithmetic on faces."""
+"""utils.notebook.experiments.attribute_classifier: the CelebA attribute classifier for vector arithmetic on faces."""
 
 import math
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from utils.errors import UserError
-from utils.experiments import attribute_classifier
 from utils.notebook import smoke_data
+from utils.notebook.experiments import attribute_classifier
 
 
 def test_attribute_classifier_learns_attributes_of_the_pixels():

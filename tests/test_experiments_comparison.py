@@ -1,4 +1,4 @@
-"""utils.experiments.comparison: the numbers that tell runs apart, as a table, and their curves and samples side by side."""
+"""utils.notebook.experiments.comparison: the numbers that tell runs apart, as a table, and their curves and samples side by side."""
 
 import csv
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from utils.experiments import comparison
 from utils.images import save_grid
+from utils.notebook.experiments import comparison
 
 
 def _png(path):

@@ -1,13 +1,13 @@
-"""utils.experiments.d_features: D-feature classification on a test subset, under both label protocols."""
+"""utils.notebook.experiments.d_features: D-feature classification on a test subset, under both label protocols."""
 
 import pytest
 from PIL import Image
 
-from utils.config import ModelConfig
 from utils.errors import UserError
-from utils.experiments import d_features
-from utils.models import build_discriminator
 from utils.notebook import smoke_data
+from utils.notebook.experiments import d_features
+from utils.training.config import ModelConfig
+from utils.training.models import build_discriminator
 
 
 def _png(path):

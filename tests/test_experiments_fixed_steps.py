@@ -1,4 +1,4 @@
-"""utils.experiments.fixed_steps: the epochs a fixed number of steps makes, and training for exactly those steps."""
+"""utils.notebook.experiments.fixed_steps: the epochs a fixed number of steps makes, and training for exactly those steps."""
 
 import csv
 
@@ -6,10 +6,10 @@ import keras
 import pytest
 
 from utils.errors import UserError
-from utils.experiments import fixed_steps, timing
-from utils.models import trainable_params
 from utils.notebook import smoke_data
-from utils.run_config import training_config
+from utils.notebook.experiments import fixed_steps, timing
+from utils.notebook.run_config import training_config
+from utils.training.models import trainable_params
 
 
 @pytest.mark.parametrize(

@@ -1,11 +1,11 @@
-"""utils.experiments.smoothness: how evenly latent walks change, and the chart comparing models."""
+"""utils.notebook.experiments.smoothness: how evenly latent walks change, and the chart comparing models."""
 
 import keras
 import pytest
 from PIL import Image
 
 from utils.errors import UserError
-from utils.experiments import smoothness
+from utils.notebook.experiments import smoothness
 
 
 def _png(path):

@@ -1,12 +1,12 @@
-"""utils.experiments.timing: seed 002's 128x128 models, step times on random images and their ratios."""
+"""utils.notebook.experiments.timing: seed 002's 128x128 models, step times on random images and their ratios."""
 
 import pytest
 from PIL import Image
 
-from utils.config import ModelConfig
 from utils.errors import UserError
-from utils.experiments import timing
-from utils.models import build_discriminator, build_generator, trainable_params
+from utils.notebook.experiments import timing
+from utils.training.config import ModelConfig
+from utils.training.models import build_discriminator, build_generator, trainable_params
 
 
 def _png(path):

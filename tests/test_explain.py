@@ -12,11 +12,11 @@ import pytest
 from conftest import FASHION_MNIST_DIR, last_line, run_cli
 from PIL import Image
 
+from utils.analysis.explain import explain_filters, explain_images, plot_explanations, plot_filters
 from utils.cli import main
-from utils.config import ModelConfig
-from utils.explain import explain_filters, explain_images, plot_explanations, plot_filters
-from utils.models import build_discriminator, build_generator
-from utils.saving import save_model
+from utils.training.config import ModelConfig
+from utils.training.models import build_discriminator, build_generator
+from utils.training.saving import save_model
 
 needs_fashion_mnist = pytest.mark.skipif(
     not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}"
@@ -139,8 +139,8 @@ def test_explain_real_and_generated_images(commands, models):
     assert all(0 <= index < 16 for index in found["top_filters"])  # conv2 of the tiny D has 16 filters
     assert found["top_filter_mean_activation"] == sorted(found["top_filter_mean_activation"], reverse=True)
     # The generated images are fake_samples(G, 16, seed=1): D's mean logit on them is reproducible here.
-    from utils.samples import fake_samples
-    from utils.saving import load_discriminator, load_generator
+    from utils.training.samples import fake_samples
+    from utils.training.saving import load_discriminator, load_generator
 
     fakes = fake_samples(load_generator(models / "G.h5"), 16, seed=1)[0]
     logits = np.asarray(load_discriminator(models / "D.keras")(fakes, training=False))

@@ -26,7 +26,7 @@ def reference_pool(maps, grid=4):
 
 
 def test_pool_bins_cover_the_map_and_overlap_only_when_needed():
-    from utils.features import pool_bins
+    from utils.analysis.features import pool_bins
 
     assert pool_bins(7) == [(0, 2), (1, 4), (3, 6), (5, 7)]
     assert pool_bins(14) == [(0, 4), (3, 7), (7, 11), (10, 14)]
@@ -34,7 +34,7 @@ def test_pool_bins_cover_the_map_and_overlap_only_when_needed():
 
 
 def test_max_pool_of_a_7x7_ramp_by_hand():
-    from utils.features import adaptive_max_pool
+    from utils.analysis.features import adaptive_max_pool
 
     ramp = np.arange(49, dtype=np.float32).reshape(1, 7, 7, 1)
     last = np.array([1, 3, 5, 6])  # the last row (column) of each of the four bins over 7
@@ -47,7 +47,7 @@ def test_max_pool_of_a_7x7_ramp_by_hand():
 
 @pytest.mark.parametrize("size", [4, 7, 14, 16])
 def test_max_pool_matches_loops(size):
-    from utils.features import adaptive_max_pool
+    from utils.analysis.features import adaptive_max_pool
 
     maps = np.random.default_rng(size).standard_normal((3, size, size, 5)).astype(np.float32)
 
@@ -65,8 +65,8 @@ def run_layers(discriminator, images, last):
 
 
 def test_features_are_every_conv_activation_pooled_and_concatenated(tiny_model):
-    from utils.features import extract_features, feature_extractor
-    from utils.models import build_discriminator
+    from utils.analysis.features import extract_features, feature_extractor
+    from utils.training.models import build_discriminator
 
     discriminator = build_discriminator(tiny_model)  # conv1 14x14x8, conv2 7x7x16
     images = np.random.default_rng(0).uniform(-1, 1, (5, 28, 28, 1)).astype(np.float32)
@@ -81,8 +81,8 @@ def test_features_are_every_conv_activation_pooled_and_concatenated(tiny_model):
 
 
 def test_batches_do_not_change_the_features(tiny_model):
-    from utils.features import extract_features, feature_extractor
-    from utils.models import build_discriminator
+    from utils.analysis.features import extract_features, feature_extractor
+    from utils.training.models import build_discriminator
 
     extractor = feature_extractor(build_discriminator(tiny_model))
     images = np.random.default_rng(1).uniform(-1, 1, (11, 28, 28, 1)).astype(np.float32)
@@ -93,8 +93,8 @@ def test_batches_do_not_change_the_features(tiny_model):
 
 
 def test_random_discriminator_has_the_same_layers_and_new_seeded_weights(tiny_model):
-    from utils.features import random_discriminator
-    from utils.models import build_discriminator
+    from utils.analysis.features import random_discriminator
+    from utils.training.models import build_discriminator
 
     trained = build_discriminator(tiny_model)
     for weight in trained.weights:
@@ -110,15 +110,15 @@ def test_random_discriminator_has_the_same_layers_and_new_seeded_weights(tiny_mo
 
 
 def test_a_model_without_conv_activations_is_refused(tiny_model):
-    from utils.features import feature_extractor
-    from utils.models import build_generator
+    from utils.analysis.features import feature_extractor
+    from utils.training.models import build_generator
 
     with pytest.raises(UserError, match="conv"):
         feature_extractor(build_generator(tiny_model))
 
 
 def test_protocol_scores_informative_features_above_noise():
-    from utils.commands.features import evaluate
+    from utils.cli.features import evaluate
 
     rng = np.random.default_rng(0)
     train_y, test_y = rng.integers(0, 4, 400), rng.integers(0, 4, 200)
@@ -146,9 +146,9 @@ def test_protocol_scores_informative_features_above_noise():
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory):
     """Every `dcgan.py features` run of the tests, started at once; `cli[name]` waits for one."""
-    from utils.config import ModelConfig
-    from utils.models import build_discriminator, build_generator
-    from utils.saving import save_model
+    from utils.training.config import ModelConfig
+    from utils.training.models import build_discriminator, build_generator
+    from utils.training.saving import save_model
 
     root = tmp_path_factory.mktemp("features")
     tiny = ModelConfig(image_size=28, channels=1, latent_dim=8, g_width=8, d_width=8, kernel_size=3)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import FASHION_MNIST_DIR, last_line, run_cli
 
+from utils.analysis.fid import extract_features, fid, frechet_distance, inception_extractor, kid, polynomial_mmd2
 from utils.errors import UserError
-from utils.fid import extract_features, fid, frechet_distance, inception_extractor, kid, polynomial_mmd2
 
 
 def gaussian(n, mean, variances, seed):
@@ -135,10 +135,10 @@ def test_inception_input_is_resized_to_299_and_made_rgb(monkeypatch):
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     """A tiny untrained G and D (28x28x1) and untrained classifiers for 28x28x1 and 32x32x3 images."""
-    from utils.classifier import build_classifier
-    from utils.config import ModelConfig
-    from utils.models import build_discriminator, build_generator
-    from utils.saving import save_model
+    from utils.analysis.classifier import build_classifier
+    from utils.training.config import ModelConfig
+    from utils.training.models import build_discriminator, build_generator
+    from utils.training.saving import save_model
 
     root = tmp_path_factory.mktemp("fid")
     config = ModelConfig(image_size=28, channels=1, latent_dim=8, g_width=8, d_width=8, kernel_size=3)

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from utils.data.folder import list_images, load_folder, read_image, resize_and_crop, usable_cpus
 from utils.errors import UserError
-from utils.folder import list_images, load_folder, read_image, resize_and_crop, usable_cpus
 
 RED = (255, 0, 0)
 

@@ -7,10 +7,7 @@ import numpy as np
 import pytest
 from conftest import last_line, run_cli
 
-from utils.commands.forget import _check_mask_size, _load_masks
-from utils.config import ModelConfig
-from utils.errors import UserError
-from utils.forget import (
+from utils.analysis.forget import (
     cell_fractions,
     find_filters,
     forget_effect,
@@ -20,8 +17,11 @@ from utils.forget import (
     second_conv_name,
     split_index,
 )
-from utils.models import build_generator
-from utils.samples import sample_latent
+from utils.cli.forget import _check_mask_size, _load_masks
+from utils.errors import UserError
+from utils.training.config import ModelConfig
+from utils.training.models import build_generator
+from utils.training.samples import sample_latent
 
 LATENT = 4
 CONCEPT = 2  # the filter of up1 that draws the box
@@ -162,8 +162,8 @@ def test_masks_file_must_hold_one_mask_per_sample_of_the_image_size(tmp_path):
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
-    from utils.models import build_discriminator
-    from utils.saving import save_model
+    from utils.training.models import build_discriminator
+    from utils.training.saving import save_model
 
     root = tmp_path_factory.mktemp("forget")
     save_model(concept_generator(), root / "G.keras")

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 from PIL import Image
 from test_idx import TYPE_CODES, idx_bytes
 
-from utils import image_checks
+from utils.data import image_checks
+from utils.data.folder import NOT_A_FILE, TOO_LARGE, TRUNCATED, UNREADABLE, load_folder
+from utils.data.idx import read_idx
 from utils.errors import UserError
-from utils.folder import NOT_A_FILE, TOO_LARGE, TRUNCATED, UNREADABLE, load_folder
-from utils.idx import read_idx
 
 # The same examples on every run (no flaky CI, no example database written into the repository).
 FUZZ = settings(
@@ -159,7 +159,7 @@ def test_special_files_never_hang(tmp_path):
     os.symlink(tmp_path, tmp_path / "loop.png")  # a folder: not followed
     os.symlink("self.png", tmp_path / "self.png")
     code = (
-        "import json, sys; from utils.folder import load_folder; images, skipped = load_folder(sys.argv[1], 28, 3); "
+        "import json, sys; from utils.data.folder import load_folder; images, skipped = load_folder(sys.argv[1], 28, 3); "
         "print(json.dumps([len(images), skipped]))"
     )
 
@@ -311,9 +311,9 @@ def models(tmp_path_factory):
     import h5py
     import keras
 
-    from utils.config import ModelConfig
-    from utils.models import build_generator
-    from utils.saving import save_model
+    from utils.training.config import ModelConfig
+    from utils.training.models import build_generator
+    from utils.training.saving import save_model
 
     folder = tmp_path_factory.mktemp("models")
     generator = build_generator(ModelConfig(image_size=28, channels=1, latent_dim=8, g_width=8, d_width=8))
@@ -351,7 +351,7 @@ def test_sampling_from_what_is_not_a_generator_fails_with_one_line(models, tmp_p
 @FUZZ
 @given(suffix=st.sampled_from([".keras", ".h5"]), fraction=st.floats(0.0, 0.999))
 def test_truncated_models_fail_with_one_line(models, suffix, fraction):
-    from utils.saving import load_generator
+    from utils.training.saving import load_generator
 
     data = (models / f"g{suffix}").read_bytes()
     with tempfile.TemporaryDirectory() as folder:
@@ -366,7 +366,7 @@ def test_truncated_models_fail_with_one_line(models, suffix, fraction):
 @given(position=st.floats(0.0, 0.999), value=st.integers(0, 255))
 def test_damaged_keras_files_fail_or_load_unchanged(models, position, value):
     """A .keras file is a zip with checksums: one changed byte gives an error or the very same model."""
-    from utils.saving import load_generator
+    from utils.training.saving import load_generator
 
     data = bytearray((models / "g.keras").read_bytes())
     data[int(len(data) * position)] = value

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils.samples import build_gan
-from utils.train import build_trainer
+from utils.training.samples import build_gan
+from utils.training.train import build_trainer
 
 BATCH = 16
 

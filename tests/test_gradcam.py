@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+from utils.analysis.gradcam import feature_index, gradcam, last_conv_index, overlay_heatmap
 from utils.errors import UserError
-from utils.gradcam import feature_index, gradcam, last_conv_index, overlay_heatmap
-from utils.models import build_discriminator
+from utils.training.models import build_discriminator
 
 
 def _names(model):

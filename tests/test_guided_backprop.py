@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 
-from utils import guided_backprop
-from utils.guided_backprop import (
+from utils.analysis import guided_backprop
+from utils.analysis.guided_backprop import (
     filter_guided_backprop,
     filter_scores,
     gradient_image,

@@ -5,8 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
+from utils.data.idx import find_idx, load_idx, read_idx
 from utils.errors import UserError
-from utils.idx import find_idx, load_idx, read_idx
 
 TYPE_CODES = {np.uint8: 0x08, np.int8: 0x09, np.int16: 0x0B, np.int32: 0x0C, np.float32: 0x0D, np.float64: 0x0E}
 

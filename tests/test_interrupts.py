@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from utils.interrupts import catch_stop_signals, raise_pending_stop, report_interruption
+from utils.training.interrupts import catch_stop_signals, raise_pending_stop, report_interruption
 
 
 def test_sigterm_raises_keyboard_interrupt_inside_the_block_only():

@@ -35,7 +35,7 @@ from cli_runs import (
 )
 from conftest import FASHION_MNIST_DIR, last_line
 
-from utils.checkpoint import SLOW_WRITE_VARIABLE
+from utils.training.checkpoint import SLOW_WRITE_VARIABLE
 
 pytestmark = pytest.mark.skipif(
     not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}"

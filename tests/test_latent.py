@@ -9,11 +9,7 @@ import pytest
 from conftest import concurrent_cli, last_line
 from PIL import Image
 
-from utils.cli import main
-from utils.commands import interpolate as command
-from utils.config import ModelConfig
-from utils.errors import UserError
-from utils.latent import (
+from utils.analysis.latent import (
     METHODS,
     discriminator_features,
     draw_walks,
@@ -25,9 +21,13 @@ from utils.latent import (
     transition_ratio,
     walk_ratios,
 )
-from utils.models import build_discriminator, build_generator
-from utils.samples import sample_latent
-from utils.saving import save_model
+from utils.cli import main
+from utils.cli.flags import interpolate as command
+from utils.errors import UserError
+from utils.training.config import ModelConfig
+from utils.training.models import build_discriminator, build_generator
+from utils.training.samples import sample_latent
+from utils.training.saving import save_model
 
 
 def angle(a, b):

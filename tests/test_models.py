@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from utils.config import ARCHITECTURES, IMAGE_SIZES, ModelConfig, model_config
 from utils.errors import UserError
-from utils.models import build_discriminator, build_generator, core_size, trainable_params
+from utils.training.config import ARCHITECTURES, IMAGE_SIZES, ModelConfig, model_config
+from utils.training.models import build_discriminator, build_generator, core_size, trainable_params
 
 BATCH = 2
 

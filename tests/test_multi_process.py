@@ -10,7 +10,7 @@ import pytest
 from cli_runs import TINY_RUN, finish, start
 from conftest import FASHION_MNIST_DIR, ROOT, last_line
 
-from utils.callbacks import read_history
+from utils.training.callbacks import read_history
 
 pytestmark = pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="needs Debian's Fashion-MNIST IDX files")
 RUN = ("train", *TINY_RUN, "--subset", 256, "--epochs", 2, "--data-parallel")

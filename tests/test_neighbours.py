@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import FASHION_MNIST_DIR, concurrent_cli, last_line, run_cli
 
-from utils.neighbours import MOST_NEAR_DUPLICATES, QUANTILE, compare, nearest, verdict
+from utils.analysis.neighbours import MOST_NEAR_DUPLICATES, QUANTILE, compare, nearest, verdict
 
 needs_fashion_mnist = pytest.mark.skipif(
     not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}"
@@ -110,9 +110,9 @@ def test_copies_of_training_images_are_caught_and_fresh_draws_are_not():
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory):
     """Every `dcgan.py neighbours` run of the tests, started at once; `cli[0][name]` waits for one."""
-    from utils.config import ModelConfig
-    from utils.models import build_discriminator, build_generator
-    from utils.saving import save_model
+    from utils.training.config import ModelConfig
+    from utils.training.models import build_discriminator, build_generator
+    from utils.training.saving import save_model
 
     root = tmp_path_factory.mktemp("neighbours")
     tiny = ModelConfig(image_size=28, channels=1, latent_dim=8, g_width=8, d_width=8, kernel_size=3)

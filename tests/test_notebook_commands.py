@@ -1,12 +1,12 @@
-"""utils.notebook_commands: `dcgan.py` subcommands run inside the kernel, and the classifier for arithmetic."""
+"""utils.notebook.commands: `dcgan.py` subcommands run inside the kernel, and the classifier for arithmetic."""
 
 from pathlib import Path
 
 import pytest
 
-from utils import notebook_commands
-from utils.config import model_config
-from utils.models import build_discriminator, build_generator, trainable_params
+from utils.notebook import commands as notebook_commands
+from utils.training.config import model_config
+from utils.training.models import build_discriminator, build_generator, trainable_params
 
 
 def test_command_line_turns_keywords_into_flags():

@@ -15,8 +15,8 @@ from conftest import ROOT
 from PIL import Image
 
 from utils import notebook
-from utils.models import ModelConfig, build_discriminator, build_generator
-from utils.saving import load_model, save_model
+from utils.training.models import ModelConfig, build_discriminator, build_generator
+from utils.training.saving import load_model, save_model
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 OUTPUT_DIRS = {"RUN_DIR": "run", "FIGURES_DIR": "figures", "MODELS_DIR": "models"}
@@ -175,7 +175,7 @@ def test_show_prints_the_path_without_ipython(monkeypatch, capsys):
 
 
 def test_use_smoke_data_serves_mock_examples_until_stopped():
-    from utils.data import load_dataset
+    from utils.data.load import load_dataset
 
     try:
         assert notebook.use_smoke_data(True, num_examples=12)
@@ -206,7 +206,7 @@ def test_every_dataset_and_experiment_has_a_notebook():
 
 def test_every_helper_a_notebook_calls_is_there():
     """Each `notebook.NAME` and `experiments.NAME` in the notebooks' code exists, without running a notebook."""
-    from utils import experiments
+    from utils.notebook import experiments
 
     modules = {"notebook": notebook, "experiments": experiments}
     missing = set()

@@ -1,4 +1,4 @@
-"""utils.publish: grids of a run's epochs, its figures and models under the dataset's name, JSON results."""
+"""utils.notebook.publish: grids of a run's epochs, its figures and models under the dataset's name, JSON results."""
 
 import json
 import math
@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from utils import publish
-from utils.models import ModelConfig, build_discriminator, build_generator
-from utils.saving import load_model, save_model
+from utils.notebook import publish
+from utils.training.models import ModelConfig, build_discriminator, build_generator
+from utils.training.saving import load_model, save_model
 
 
 @pytest.mark.parametrize(
@@ -26,7 +26,7 @@ def test_pick_epochs_spreads_evenly_and_keeps_first_and_last(available, shown, e
 
 
 def _fake_run(folder, epochs=3, config=None):
-    """A run folder as `utils.train.train` leaves it: grids, GIF, loss.png and tiny models."""
+    """A run folder as `utils.training.train.train` leaves it: grids, GIF, loss.png and tiny models."""
     from utils.images import save_gif, save_grid
 
     config = config or ModelConfig(image_size=28, channels=1, g_width=8, d_width=8, latent_dim=8)

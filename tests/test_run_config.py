@@ -1,7 +1,7 @@
-"""utils.run_config: the run configuration the notebooks train with, full-size and shrunk to a smoke run."""
+"""utils.notebook.run_config: the run configuration the notebooks train with, full-size and shrunk to a smoke run."""
 
-from utils import run_config
-from utils.config import model_config
+from utils.notebook import run_config
+from utils.training.config import model_config
 
 
 def test_training_config_is_what_train_takes_and_smoke_shrinks_it():

@@ -1,4 +1,4 @@
-"""utils.run_notebook runs a notebook's code cells as a script, with papermill-style parameters."""
+"""utils.notebook.run_notebook runs a notebook's code cells as a script, with papermill-style parameters."""
 
 import json
 import subprocess
@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 from utils.errors import UserError
-from utils.run_notebook import parameter, run
+from utils.notebook.run_notebook import parameter, run
 
 
 def _notebook(path, cells):
@@ -62,14 +62,25 @@ def test_unknown_parameter_is_refused(notebook):
 
 def test_command_line(notebook, tmp_path):
     out = tmp_path / "cli.txt"
-    command = [sys.executable, "-m", "utils.run_notebook", str(notebook), "-p", "SIZES", "[5]", "-p", "OUT", str(out)]
+    command = [
+        sys.executable,
+        "-m",
+        "utils.notebook.run_notebook",
+        str(notebook),
+        "-p",
+        "SIZES",
+        "[5]",
+        "-p",
+        "OUT",
+        str(out),
+    ]
     process = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert process.returncode == 0, process.stderr
     assert out.read_text() == "10 5"
     assert "[run_notebook] cell 3/3 done" in process.stdout
 
     missing = subprocess.run(
-        [sys.executable, "-m", "utils.run_notebook", str(tmp_path / "none.ipynb")],
+        [sys.executable, "-m", "utils.notebook.run_notebook", str(tmp_path / "none.ipynb")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -82,7 +93,11 @@ def test_command_line(notebook, tmp_path):
 def test_failing_cell_fails_the_run(tmp_path):
     broken = _notebook(tmp_path / "broken.ipynb", [("raise RuntimeError('cell failed')", [])])
     process = subprocess.run(
-        [sys.executable, "-m", "utils.run_notebook", str(broken)], cwd=ROOT, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "utils.notebook.run_notebook", str(broken)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert process.returncode != 0
     assert "cell failed" in process.stderr

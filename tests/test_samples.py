@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from utils.models import build_discriminator, build_generator
-from utils.samples import build_gan, fake_samples, sample_latent, true_samples
+from utils.training.models import build_discriminator, build_generator
+from utils.training.samples import build_gan, fake_samples, sample_latent, true_samples
 
 
 def test_sample_latent_shape_dtype_and_seed():

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from utils.errors import UserError
-from utils.models import build_discriminator, build_generator
-from utils.saving import load_discriminator, load_generator, load_model, save_model, save_models
+from utils.training.models import build_discriminator, build_generator
+from utils.training.saving import load_discriminator, load_generator, load_model, save_model, save_models
 
 SUFFIXES = [".keras", ".h5"]
 
@@ -98,7 +98,7 @@ def test_save_model_overwrites(tmp_path, tiny_model, inputs, suffix):
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """Saved tiny G and D in both formats."""
-    from utils.config import ModelConfig
+    from utils.training.config import ModelConfig
 
     config = ModelConfig(image_size=28, channels=1, latent_dim=8, g_width=8, d_width=8, kernel_size=3)
     folder = tmp_path_factory.mktemp("models")

@@ -14,7 +14,7 @@ def numbered_batches(count):
 
 
 def test_without_autotuning_keeps_every_batch_in_order_with_autotuning_off():
-    from utils.steps.tensorflow import without_autotuning
+    from utils.training.backends.tensorflow import without_autotuning
 
     dataset = without_autotuning(numbered_batches(5))
 
@@ -25,7 +25,7 @@ def test_without_autotuning_keeps_every_batch_in_order_with_autotuning_off():
 
 
 def test_without_autotuning_leaves_an_empty_iterator_as_it_is():
-    from utils.steps.tensorflow import without_autotuning
+    from utils.training.backends.tensorflow import without_autotuning
 
     empty = numbered_batches(0)
     assert without_autotuning(empty) is empty
@@ -35,7 +35,7 @@ def test_train_on_batch_takes_one_step_whatever_the_steps_per_call(tiny_model):
     """The toolkit's train function runs a Python iterator's batches (as `train_on_batch` passes) one by one."""
     import keras
 
-    from utils.train import build_trainer
+    from utils.training.train import build_trainer
 
     images = np.random.default_rng(0).integers(0, 256, (8, 28, 28, 1), dtype=np.uint8)
     logs = []
@@ -49,7 +49,7 @@ def test_train_on_batch_takes_one_step_whatever_the_steps_per_call(tiny_model):
 
 def test_data_that_ends_inside_a_call_stops_fit_as_keras_does(tiny_model):
     """Three batches for calls of two steps: the first call takes two, the second ends fit with Keras's warning."""
-    from utils.train import build_trainer
+    from utils.training.train import build_trainer
 
     gan = build_trainer(tiny_model, steps_per_execution=2)
     batches = (np.full((4, 28, 28, 1), i, np.uint8) for i in range(3))

@@ -17,11 +17,11 @@ from cli_runs import temporaries
 from conftest import FASHION_MNIST_DIR, last_line
 
 from utils import cli
-from utils.callbacks import NonFiniteGuard
-from utils.config import ModelConfig
 from utils.errors import UserError
 from utils.files import atomic_path, remove_temporaries
-from utils.train import train
+from utils.training.callbacks import NonFiniteGuard
+from utils.training.config import ModelConfig
+from utils.training.train import train
 
 needs_fashion_mnist = pytest.mark.skipif(
     not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}"
@@ -101,7 +101,7 @@ def assert_one_line_error(code, stderr, *fragments):
 @needs_fashion_mnist
 def test_full_disk_during_a_checkpoint_write(run_copy, capsys, monkeypatch):
     before = saved_bytes(run_copy)
-    monkeypatch.setattr("utils.checkpoint.open", full_disk_open(after_bytes=5000), raising=False)
+    monkeypatch.setattr("utils.training.checkpoint.open", full_disk_open(after_bytes=5000), raising=False)
 
     code, _, stderr = resume(run_copy, capsys)
 
@@ -135,7 +135,7 @@ def test_output_folder_turning_unwritable_during_training(run_copy, capsys, monk
             locked.append(epoch)
 
     monkeypatch.setattr(os, "open", guarded_open)
-    monkeypatch.setattr("utils.train.NonFiniteGuard", LockAtEpochTwo)
+    monkeypatch.setattr("utils.training.train.NonFiniteGuard", LockAtEpochTwo)
 
     code, _, stderr = resume(run_copy, capsys)
 

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-import utils.svm
+import utils.analysis.svm
+from utils.analysis.svm import C_GRID, draw_per_class, fit_with_validation, predict, standardiser, validation_split
 from utils.errors import UserError
-from utils.svm import C_GRID, draw_per_class, fit_with_validation, predict, standardiser, validation_split
 
 
 def blobs(n, classes=3, dims=20, spread=1.0, seed=0):
@@ -42,8 +42,8 @@ def test_c_search_stops_after_a_drop_and_keeps_the_best(monkeypatch):
         right = round(accuracy[round(model.c * 10, 6)] * len(val_y))
         return np.where(np.arange(len(val_y)) < right, val_y, 1 - val_y)
 
-    monkeypatch.setattr(utils.svm, "fit_l2svm", fake_fit)
-    monkeypatch.setattr(utils.svm, "predict", fake_predict)
+    monkeypatch.setattr(utils.analysis.svm, "fit_l2svm", fake_fit)
+    monkeypatch.setattr(utils.analysis.svm, "predict", fake_predict)
     train_x = np.random.default_rng(0).standard_normal((10, 1)).astype(np.float32)
 
     model, scores = fit_with_validation(train_x, np.arange(10) % 2, np.zeros((4, 1), np.float32), val_y)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from test_svm import blobs
 
+from utils.analysis.svm_solver import _newton_step, fit_l2svm, subspace
 from utils.errors import UserError
-from utils.svm_solver import _newton_step, fit_l2svm, subspace
 
 
 def objective(features, labels, weights, bias, c):

@@ -1,4 +1,4 @@
-"""utils.train.train() in-process: every output of a run, resuming, NaN/Inf divergence and Ctrl-C."""
+"""utils.training.train.train() in-process: every output of a run, resuming, NaN/Inf divergence and Ctrl-C."""
 
 import copy
 import csv
@@ -15,13 +15,13 @@ from conftest import FASHION_MNIST_DIR, last_line
 from PIL import Image
 
 from utils import cli
-from utils.callbacks import NonFiniteGuard
-from utils.checkpoint import load_checkpoint
-from utils.config import ModelConfig
 from utils.errors import UserError
-from utils.samples import sample_latent
-from utils.saving import load_discriminator, load_generator
-from utils.train import build_trainer, train
+from utils.training.callbacks import NonFiniteGuard
+from utils.training.checkpoint import load_checkpoint
+from utils.training.config import ModelConfig
+from utils.training.samples import sample_latent
+from utils.training.saving import load_discriminator, load_generator
+from utils.training.train import build_trainer, train
 
 SUBSET, BATCH_SIZE = 128, 32
 STEPS = SUBSET // BATCH_SIZE  # updates of each network per epoch
@@ -262,7 +262,7 @@ def test_interrupt_saves_progress_and_resume_reruns_the_epoch(one_epoch_run, run
                 raise KeyboardInterrupt
 
     out, config = run_copy, one_epoch_run["config"]
-    monkeypatch.setattr("utils.train.NonFiniteGuard", InterruptInEpochTwo)
+    monkeypatch.setattr("utils.training.train.NonFiniteGuard", InterruptInEpochTwo)
     with pytest.raises(KeyboardInterrupt):
         quiet_train({**config, "training": {**config["training"], "epochs": 3}}, out, resume=True)
     monkeypatch.undo()
@@ -296,7 +296,7 @@ def test_sigterm_stops_like_ctrl_c(one_epoch_run, run_copy, monkeypatch, capsys)
                 assert signal.getsignal(signal.SIGTERM) not in (signal.SIG_DFL, None), "no SIGTERM handler"
                 os.kill(os.getpid(), signal.SIGTERM)
 
-    monkeypatch.setattr("utils.train.NonFiniteGuard", TerminateInEpochTwo)
+    monkeypatch.setattr("utils.training.train.NonFiniteGuard", TerminateInEpochTwo)
     handler = signal.getsignal(signal.SIGTERM)
 
     code = cli.main(["resume", "--out", str(run_copy), "--epochs", "3"])
@@ -341,7 +341,7 @@ def test_checkpoint_restores_dropout_noise(tiny_model, tmp_path):
     """With Dropout in D, a resumed run draws the same dropout masks only if their seeds are in the checkpoint."""
     import tensorflow as tf
 
-    from utils.checkpoint import save_checkpoint
+    from utils.training.checkpoint import save_checkpoint
 
     model = dataclasses.replace(tiny_model, d_dropout=0.5)
     batch = tf.random.uniform((8, 28, 28, 1), -1, 1, seed=1)

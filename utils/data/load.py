@@ -1,0 +1,258 @@
+"""Dataset loading: every example decoded once into a uint8 array, then batches for training and analysis.
+
+Training reads `Data.epochs()`: plain NumPy batches of uint8 images (scaled to [-1, 1] on the device by the
+trainer), the same on every Keras backend and without TensorFlow for IDX files and image folders.
+Analysis reads `Data.dataset`: a `tf.data` pipeline of float32 images in [-1, 1]. tensorflow-datasets
+sources need TensorFlow for both.
+"""
+
+import dataclasses
+import functools
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from utils.data.epochs import epoch_batches, prefetch
+from utils.data.folder import load_folder
+from utils.data.idx import load_idx
+from utils.data.registry import IMAGE_SIZES, dataset_spec
+from utils.data.tfds_source import read_all, split_examples
+from utils.errors import UserError
+from utils.images import to_unit_range
+
+SHUFFLE_BUFFER = 50_000  # examples in the shuffle buffer of `Data.dataset` (all of them for smaller datasets)
+
+
+@dataclasses.dataclass
+class Data:
+    """A loaded dataset and what is known about it.
+
+    Attributes:
+        num_examples: examples per epoch before batching.
+        image_size: side in pixels.
+        channels: 1 or 3.
+        source: where the examples came from, for logs.
+        skipped: files skipped (folders only): {reason: count}, e.g. {"unreadable": 2}.
+        steps_per_epoch: batches in one epoch.
+        batch_size, seed, shuffle, drop_remainder, labels: the `load_dataset` arguments.
+        read: returns every example as (uint8 images (N, S, S, C), int64 labels (N,)), -1 for no label.
+        make_dataset: builds the `tf.data` pipeline behind `dataset`.
+    """
+
+    num_examples: int
+    image_size: int
+    channels: int
+    source: str
+    skipped: dict
+    steps_per_epoch: int
+    batch_size: int
+    seed: int
+    shuffle: bool
+    drop_remainder: bool
+    labels: bool
+    read: Callable
+    make_dataset: Callable
+
+    @functools.cached_property
+    def dataset(self):
+        """`tf.data.Dataset` of float32 image batches in [-1, 1] (or (images, labels)), reshuffled per iteration."""
+        return self.make_dataset()
+
+    @functools.cached_property
+    def _stored(self):
+        return self.read()
+
+    def arrays(self):
+        """Every example in memory: (uint8 images (N, S, S, C), int64 labels (N,)), read on first use."""
+        return self._stored
+
+    def sample(self, n):
+        """`n` examples (all of them when there are fewer) as float32 images in [-1, 1], without TensorFlow.
+
+        A seeded random choice when the data is shuffled, else the first `n`.
+
+        Returns:
+            (min(n, N), S, S, C) float32 array.
+        """
+        images, _ = self.arrays()
+        if self.shuffle:
+            chosen = np.random.default_rng(self.seed).permutation(len(images))[:n]
+        else:
+            chosen = np.arange(min(n, len(images)))
+        return to_unit_range(images[chosen])
+
+    def epochs(self, first_epoch=0, shard=(0, 1)):
+        """Endless uint8 batches of epoch `first_epoch`, then the next, and so on (`utils.data.epochs`).
+
+        Each epoch's order depends only on the seed and the epoch's number, so a resumed run sees the same
+        batches as an uninterrupted one. A background thread prepares batches ahead of the training step.
+        `shard` = (index, count) yields only this process's part of every batch (`epoch_batches`).
+        """
+        images, labels = self.arrays()
+        batches = epoch_batches(
+            images,
+            labels,
+            first_epoch,
+            self.seed,
+            self.batch_size,
+            self.drop_remainder,
+            self.shuffle,
+            self.labels,
+            shard,
+        )
+        return prefetch(batches)
+
+
+def subset_indices(total, subset, seed):
+    """Pick `subset` of `total` example indices, seeded, in ascending order."""
+    if subset is None:
+        return np.arange(total)
+    if subset < 1:
+        raise UserError("--subset must be a positive number of examples")
+    if subset > total:
+        raise UserError(f"--subset {subset} is larger than the data ({total} examples)")
+    return np.sort(np.random.default_rng(seed).choice(total, subset, replace=False))
+
+
+def fit_arrays(images, image_size, channels):
+    """uint8 (N, H, W, c) -> uint8 (N, S, S, channels): channel conversion, then resize (H and W equal).
+
+    Args:
+        images: uint8 array of square images.
+        image_size: output side.
+        channels: 1 or 3.
+
+    Returns:
+        uint8 array (N, image_size, image_size, channels).
+    """
+    if channels == 1 and images.shape[-1] == 3:
+        gray = images.astype(np.float32) @ np.array([0.2989, 0.5870, 0.1140], np.float32)
+        images = np.clip(np.rint(gray), 0, 255).astype(np.uint8)[..., None]
+    elif channels == 3 and images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    if images.shape[1] != image_size:
+        interpolation = cv2.INTER_AREA if images.shape[1] > image_size else cv2.INTER_LINEAR
+        resized = [cv2.resize(image, (image_size, image_size), interpolation=interpolation) for image in images]
+        images = np.stack(resized).reshape(len(images), image_size, image_size, channels)
+    return np.ascontiguousarray(images)
+
+
+def _scale(image):
+    import tensorflow as tf
+
+    return tf.cast(image, tf.float32) / 127.5 - 1.0
+
+
+def load_dataset(
+    name,
+    image_size=None,
+    channels=None,
+    batch_size=128,
+    data_dir=None,
+    subset=None,
+    seed=0,
+    split="train",
+    labels=False,
+    shuffle=True,
+    drop_remainder=True,
+):
+    """Build the input pipeline of one dataset.
+
+    Args:
+        name: a key of `DATASETS` (or an alias such as "svhn").
+        image_size: output side; the dataset's default when None.
+        channels: 1 or 3; the dataset's own when None.
+        batch_size: images per batch.
+        data_dir: IDX folder (mnist, fashion_mnist), image folder (folder) or tensorflow-datasets data_dir.
+        subset: keep this many examples, chosen with `seed`; all when None.
+        seed: seed of the subset choice and of the shuffling.
+        split: "train" or "test" (any tfds split string works for tfds datasets).
+        labels: yield (images, labels) instead of images; labels are -1 where the dataset has none.
+        shuffle: reshuffle every epoch (`Data.dataset` on every iteration; `Data.epochs` by epoch number).
+        drop_remainder: drop the last incomplete batch (BatchNorm and several devices want full ones).
+
+    Returns:
+        A `Data`.
+    """
+    name, spec = dataset_spec(name)
+    image_size = image_size or spec.image_size
+    channels = channels or spec.channels
+    if image_size not in IMAGE_SIZES:
+        raise UserError(f"unsupported image size {image_size}; choose one of {', '.join(map(str, IMAGE_SIZES))}")
+    if channels not in (1, 3):
+        raise UserError(f"unsupported channel count {channels}; choose 1 or 3")
+    if batch_size < 1:
+        raise UserError("--batch-size must be a positive integer")
+
+    skipped = {}
+    arrays = None
+    if name == "folder":
+        if data_dir is None:
+            raise UserError("--dataset folder needs --data-dir DIR, the folder of images")
+        images, skipped = load_folder(data_dir, image_size, channels)
+        arrays, source = (images, np.full(len(images), -1, np.int64)), f"image folder {data_dir}"
+    elif spec.idx_dirs:
+        for folder in ([data_dir] if data_dir else []) + list(spec.idx_dirs):
+            if Path(folder).is_dir() and (found := load_idx(folder, split)) is not None:
+                images, label_array = found
+                if label_array is None:
+                    label_array = np.full(len(images), -1, np.int64)
+                arrays, source = (images, label_array), f"IDX files in {folder}"
+                break
+
+    if arrays is not None:
+        keep = subset_indices(len(arrays[0]), subset, seed)
+        total = len(keep)
+        stored = (fit_arrays(arrays[0][keep], image_size, channels), arrays[1][keep])
+
+        def read():
+            return stored
+
+        def examples():
+            import tensorflow as tf
+
+            return tf.data.Dataset.from_tensor_slices(stored)
+    else:
+        choose = functools.partial(subset_indices, subset=subset, seed=seed)
+        examples, total = split_examples(spec, split, data_dir, choose, image_size, channels)
+        source = f"tensorflow-datasets {spec.tfds_name} ({split})"
+
+        def read():
+            return read_all(examples(), total)
+
+    if batch_size > total and drop_remainder:
+        raise UserError(f"--batch-size {batch_size} is larger than the data ({total} examples)")
+
+    def make_dataset():
+        # Decode/resize once, cache the uint8 result, then shuffle and scale every time the dataset is iterated.
+        import tensorflow as tf
+
+        once = examples().cache()
+        if shuffle:
+            once = once.shuffle(min(total, SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=True)
+        once = once.batch(batch_size, drop_remainder=drop_remainder)
+        if labels:
+            once = once.map(lambda image, label: (_scale(image), label), tf.data.AUTOTUNE)
+        else:
+            once = once.map(lambda image, label: _scale(image), tf.data.AUTOTUNE)
+        return once.prefetch(tf.data.AUTOTUNE)
+
+    steps = total // batch_size if drop_remainder else math.ceil(total / batch_size)
+    return Data(
+        total,
+        image_size,
+        channels,
+        source,
+        skipped,
+        steps,
+        batch_size,
+        seed,
+        shuffle,
+        drop_remainder,
+        labels,
+        read,
+        make_dataset,
+    )

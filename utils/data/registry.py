@@ -1,0 +1,55 @@
+"""The dataset registry: names, where each comes from, default size and channels (no TensorFlow import)."""
+
+import dataclasses
+
+from utils.errors import UserError
+
+IMAGE_SIZES = (28, 32, 64, 128)  # the image sides the models are built for
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """How to get one dataset.
+
+    Attributes:
+        tfds_name: the tensorflow-datasets name, or None for local-only sources.
+        channels: the images' own channel count.
+        image_size: the default training size.
+        crop: side of the central square cut before resizing (CelebA's usual 108), or None.
+        labels: whether the examples carry an integer class label.
+        idx_dirs: folders searched for IDX files before tensorflow-datasets is tried.
+    """
+
+    tfds_name: str | None
+    channels: int
+    image_size: int
+    crop: int | None = None
+    labels: bool = True
+    idx_dirs: tuple = ()
+
+
+DATASETS = {
+    "mnist": DatasetSpec("mnist", 1, 28, idx_dirs=("/usr/share/datasets/mnist",)),
+    "fashion_mnist": DatasetSpec("fashion_mnist", 1, 28, idx_dirs=("/usr/share/datasets/fashion-mnist",)),
+    "cifar10": DatasetSpec("cifar10", 3, 32),
+    "svhn_cropped": DatasetSpec("svhn_cropped", 3, 32),
+    "celeb_a": DatasetSpec("celeb_a", 3, 64, crop=108, labels=False),
+    "lsun/bedroom": DatasetSpec("lsun/bedroom", 3, 64, labels=False),
+    "lfw": DatasetSpec("lfw", 3, 64, labels=False),
+    "folder": DatasetSpec(None, 3, 64, labels=False),
+}
+
+ALIASES = {
+    "svhn": "svhn_cropped",
+    "celeba": "celeb_a",
+    "lsun_bedroom": "lsun/bedroom",
+    "fashion-mnist": "fashion_mnist",
+}
+
+
+def dataset_spec(name):
+    """Return `(canonical name, DatasetSpec)` for a dataset name or alias; UserError when unknown."""
+    name = ALIASES.get(name, name)
+    if name not in DATASETS:
+        raise UserError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return name, DATASETS[name]
