@@ -44,7 +44,7 @@ def values(variables):
 def test_the_backends_own_training_step_is_used():
     from utils.training.backends import DCGAN
 
-    assert DCGAN.__module__ == f"utils.training.parallel.{keras.backend.backend()}"
+    assert DCGAN.__module__ == f"utils.training.backends.{keras.backend.backend()}"
 
 
 def test_fit_trains_both_networks(tiny_model):
