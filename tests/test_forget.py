@@ -8,16 +8,16 @@ import pytest
 from conftest import last_line, run_cli
 
 from utils.analysis.forget import (
-    cell_fractions,
     find_filters,
+    forget,
     forget_effect,
     generate_split,
-    parse_rule,
-    rule_masks,
     second_conv_name,
     split_index,
 )
-from utils.cli.forget import _check_mask_size, _load_masks
+from utils.analysis.forget_regions import cell_fractions, check_mask_size, check_masks, parse_rule, rule_masks
+from utils.cli import main
+from utils.cli.forget import _load_masks
 from utils.errors import UserError
 from utils.training.config import ModelConfig
 from utils.training.models import build_generator
@@ -147,9 +147,13 @@ def test_masks_file_must_hold_one_mask_per_sample_of_the_image_size(tmp_path):
 
     masks = _load_masks(tmp_path / "ok.npy", 3)
     assert masks.dtype == bool and masks.shape == (3, 28, 28)
-    _check_mask_size(masks, (28, 28, 1), "ok.npy")
-    with pytest.raises(UserError, match="are 28x28, but the generator draws 32x32"):
-        _check_mask_size(masks, (32, 32, 3), "ok.npy")
+    check_mask_size(masks, (28, 28, 1), "ok.npy")
+    with pytest.raises(UserError, match=r"^masks in ok\.npy are 28x28, but the generator draws 32x32"):
+        check_mask_size(masks, (32, 32, 3), "ok.npy")
+    with pytest.raises(UserError, match=r"^the masks are 28x28, but the generator draws 32x32 images$"):
+        check_mask_size(masks, (32, 32, 3))
+    with pytest.raises(UserError, match=r"^the masks have shape \(3, 28\); --n 3 needs \(3, S, S\)"):
+        check_masks(np.ones((3, 28), bool), 3)
     with pytest.raises(UserError, match=r"have shape \(2, 28, 28\)"):
         _load_masks(tmp_path / "short.npy", 3)
     (tmp_path / "broken.npy").write_bytes(b"not numpy")
@@ -157,7 +161,57 @@ def test_masks_file_must_hold_one_mask_per_sample_of_the_image_size(tmp_path):
         _load_masks(tmp_path / "broken.npy", 3)
 
 
-# The command line, in subprocesses (each ~8 s).
+def test_forget_finds_and_drops_the_box_filter_and_draws_only_with_out(tmp_path):
+    generator = concept_generator()
+    lines = []
+
+    report = forget(generator, masks=box_masks(40)[..., None], n=40, seed=3, top_k=1, log=lines.append)
+
+    z = sample_latent(40, LATENT, seed=3)
+    before, masks = generate_split(generator, z), box_masks(40)
+    fractions = cell_fractions(masks, 14)
+    found = find_filters(before[0], fractions, top_k=1)
+    effect = forget_effect(before, generate_split(generator, z, found["filters"]), fractions, masks)
+    assert report == {
+        "layer": "up1",
+        "activation": "up1_relu",
+        "filters": 4,
+        "dropped_filters": [CONCEPT],
+        "logreg_accuracy": found["accuracy"],
+        "logreg_baseline": found["baseline"],
+        "region_fraction": pytest.approx(16 * 16 / 28**2),
+        **{key: pytest.approx(value, nan_ok=True) for key, value in effect.items()},
+        "n": 40,
+    }
+    assert report["pixel_change_in_region"] > 0.5 and report["pixel_change_outside"] < 1e-6
+    assert lines == [] and list(tmp_path.iterdir()) == []
+    by_rule = forget(generator, rule="box:0,0,16,16", n=40, seed=3, top_k=1, out=tmp_path / "f.png", log=lines.append)
+    assert by_rule == report
+    assert lines == [f"wrote regions, before and after grids to {tmp_path / 'f.png'}"]
+    assert (tmp_path / "f.png").read_bytes().startswith(b"\x89PNG")
+    # the paper's threshold 0 drops every filter with a positive weight (the others have tiny ones), 0.5 only the box's
+    assert sorted(forget(generator, rule="bright:0.5", n=40, seed=3)["dropped_filters"]) == [0, 1, 2, 3]
+    assert forget(generator, rule="bright:0.5", n=40, seed=3, threshold=0.5)["dropped_filters"] == [CONCEPT]
+
+
+def test_forget_rejects_bad_arguments():
+    generator = concept_generator()
+    for kwargs, message in [
+        ({}, "give either masks or a rule"),
+        ({"masks": box_masks(8), "rule": "bright:0.5"}, "give either masks or a rule"),
+        ({"rule": "box:0,0"}, "bad --rule 'box:0,0'"),
+        ({"rule": "bright:0.5", "top_k": 2, "threshold": 0.5}, "give top_k or threshold, not both"),
+        ({"rule": "bright:0.5", "n": 0}, "n and top_k must be positive integers"),
+        ({"masks": box_masks(7)}, r"the masks have shape \(7, 28, 28\); --n 8 needs"),
+        ({"masks": box_masks(7), "masks_name": "m.npy"}, r"masks in m.npy have shape \(7, 28, 28\)"),
+        ({"masks": np.ones((8, 32, 32), bool), "masks_name": "m.npy"}, "masks in m.npy are 32x32, but the generator"),
+        ({"rule": "box:0,0,30,4"}, "outside"),
+    ]:
+        with pytest.raises(UserError, match=message):
+            forget(generator, **{"n": 8, **kwargs})
+
+
+# The command line: one run in a subprocess (~8 s), the errors in this process.
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +224,7 @@ def files(tmp_path_factory):
     save_model(build_discriminator(ModelConfig(image_size=28, channels=1, latent_dim=8, d_width=8)), root / "D.keras")
     np.save(root / "masks.npy", box_masks(40))
     np.save(root / "masks_short.npy", box_masks(39))
+    np.save(root / "masks_large.npy", np.ones((40, 32, 32), bool))
     return root
 
 
@@ -185,22 +240,23 @@ def test_cli_forgets_the_box_given_as_masks(files):
     assert report["pixel_change_in_region"] > 0.5 and report["pixel_change_outside"] < 1e-6
     assert report["logreg_accuracy"] > 0.99
     assert out.read_bytes().startswith(b"\x89PNG")
+    assert result.stdout.splitlines()[-2] == f"wrote regions, before and after grids to {out}"
 
 
-@pytest.mark.parametrize(
-    ("args", "fragment"),
-    [
+def test_cli_bad_input_fails_with_one_line(files, capsys):
+    cases = [
         (("--generator", "G.keras", "--masks", "masks_short.npy", "--n", 40), "have shape (39, 28, 28)"),
+        (("--generator", "G.keras", "--masks", "masks_large.npy", "--n", 40), "masks_large.npy are 32x32, but"),
         (("--generator", "D.keras", "--rule", "bright:0.5"), "not a generator"),
         (("--generator", "G.keras", "--rule", "box:0,0"), "bad --rule"),
         (("--generator", "missing.keras", "--rule", "bright:0.5"), "missing.keras does not exist"),
-    ],
-)
-def test_cli_bad_input_fails_with_one_line(files, args, fragment):
-    args = [files / arg if str(arg).endswith((".keras", ".npy")) else arg for arg in args]
+        (("--generator", "G.keras", "--masks", "masks.npy", "--n", 40, "--latent-dim", 8), "latent size 4, not 8"),
+    ]
+    for args, fragment in cases:
+        args = [str(files / arg) if str(arg).endswith((".keras", ".npy")) else str(arg) for arg in args]
 
-    result = run_cli("forget", *args, "--out", files / "bad.png")
+        assert main(["forget", *args, "--out", str(files / "bad.png")]) == 2
 
-    assert "Traceback" not in result.stderr and result.returncode != 0
-    assert last_line(result.stderr).startswith("error:") and fragment in last_line(result.stderr), result.stderr
-    assert not (files / "bad.png").exists()
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and last_line(err).startswith("error:") and fragment in last_line(err), err
+        assert not (files / "bad.png").exists()

@@ -1,28 +1,32 @@
-"""Latent walks: interpolation, walk grids, the smoothness ratio, D features, and `dcgan.py interpolate`."""
+"""Latent walks: interpolation, walk grids, the smoothness ratio, D features, `predict`, and `dcgan.py interpolate`."""
 
 import itertools
 import json
+import logging
 
 import keras
 import numpy as np
 import pytest
-from conftest import concurrent_cli, last_line
+from conftest import last_line, run_cli
 from PIL import Image
 
 from utils.analysis.latent import (
     METHODS,
     discriminator_features,
-    draw_walks,
     interpolate,
+    interpolate_points,
     latent_walks,
     lerp,
+    predict,
+    predict_function,
     slerp,
     step_distances,
     transition_ratio,
     walk_ratios,
 )
+from utils.analysis.latent_plots import draw_walks
+from utils.cli import interpolate as command
 from utils.cli import main
-from utils.cli.flags import interpolate as command
 from utils.errors import UserError
 from utils.training.config import ModelConfig
 from utils.training.models import build_discriminator, build_generator
@@ -62,12 +66,12 @@ def test_slerp_of_parallel_or_opposite_ends_is_the_line(factor):
     np.testing.assert_allclose(path, lerp(z0, factor * z0, 5), atol=1e-6)
 
 
-def test_interpolate_picks_the_method_and_rejects_others():
+def test_interpolate_points_picks_the_method_and_rejects_others():
     z0, z1 = sample_latent(2, 8, seed=4)
-    np.testing.assert_array_equal(interpolate(z0, z1, 5, "linear"), lerp(z0, z1, 5))
-    np.testing.assert_array_equal(interpolate(z0, z1, 5, "slerp"), slerp(z0, z1, 5))
+    np.testing.assert_array_equal(interpolate_points(z0, z1, 5, "linear"), lerp(z0, z1, 5))
+    np.testing.assert_array_equal(interpolate_points(z0, z1, 5, "slerp"), slerp(z0, z1, 5))
     with pytest.raises(UserError, match="unknown interpolation method"):
-        interpolate(z0, z1, 5, "cubic")
+        interpolate_points(z0, z1, 5, "cubic")
     assert command.METHODS == METHODS  # the command's choices (kept light for --help) match the library
 
 
@@ -123,6 +127,86 @@ def test_draw_walks_writes_a_png(tmp_path):
     assert width > height > 100
 
 
+class Traces(keras.layers.Layer):
+    """The identity, counting how often TensorFlow traces (or Keras builds) a model around it."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.count = 0
+
+    def call(self, inputs):
+        self.count += 1
+        return inputs
+
+
+@pytest.fixture
+def tensorflow_warnings():
+    """The warnings TensorFlow logs (e.g. "triggered tf.function retracing") while the test runs."""
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger = logging.getLogger("tensorflow")  # tf.get_logger(), where tf.function logs its retracing warning
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)
+
+
+def test_predict_traces_each_model_once_for_every_batch_size(tensorflow_warnings):
+    sizes = (64, 9, 3, 300, 1)  # 300: two batches of at most 256
+    for _ in range(4):  # a fresh model each time, as when a notebook cell loads the models again
+        traces = Traces()
+        model = keras.Sequential([keras.Input((3,)), traces, keras.layers.Dense(2)])
+        built = traces.count
+        inputs = [np.random.default_rng(size).normal(size=(size, 3)).astype(np.float32) for size in sizes]
+        outputs = [predict(model, batch) for batch in inputs]
+        assert traces.count == built + 1, "predict traced the model more than once"
+        assert predict_function(model, (3,)) is predict_function(model, [3])
+        for batch, output in zip(inputs, outputs, strict=True):
+            assert output.dtype == np.float32 and output.shape == (len(batch), 2)
+            np.testing.assert_allclose(output, np.asarray(model(batch, training=False)), atol=1e-6)
+    assert not [record.getMessage() for record in tensorflow_warnings if "retracing" in record.getMessage()]
+
+
+def test_interpolate_returns_the_smoothness_and_draws_only_with_out(tiny_model, tmp_path):
+    keras.utils.set_random_seed(0)
+    generator, discriminator = build_generator(tiny_model), build_discriminator(tiny_model)
+
+    report = interpolate(generator, discriminator, rows=3, steps=5, method="slerp", seed=2)
+
+    images = np.asarray(generator(latent_walks(3, 5, 8, seed=2, method="slerp"), training=False))
+    features = np.asarray(discriminator_features(discriminator)(images, training=False))
+    np.testing.assert_allclose(report["pixel_smoothness_per_row"], walk_ratios(images, 3), rtol=1e-4)
+    np.testing.assert_allclose(report["feature_smoothness_per_row"], walk_ratios(features, 3), rtol=1e-4)
+    assert report["pixel_smoothness"] == max(report["pixel_smoothness_per_row"])
+    assert report["feature_smoothness"] == max(report["feature_smoothness_per_row"])
+    assert (report["method"], report["rows"], report["steps"], report["seed"], report["out"]) == (
+        "slerp",
+        3,
+        5,
+        2,
+        None,
+    )
+    assert list(tmp_path.iterdir()) == []
+    pixels_only = interpolate(generator, rows=3, steps=5, method="slerp", seed=2, out=tmp_path / "walks.png")
+    assert pixels_only["out"] == str(tmp_path / "walks.png") and pixels_only["feature_smoothness"] is None
+    assert pixels_only["feature_smoothness_per_row"] is None
+    assert pixels_only["pixel_smoothness_per_row"] == report["pixel_smoothness_per_row"]
+    assert (tmp_path / "walks.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_interpolate_rejects_bad_arguments(tiny_model):
+    generator = build_generator(tiny_model)
+    other = build_discriminator(ModelConfig(image_size=32, channels=3, latent_dim=8, d_width=8, kernel_size=3))
+    for kwargs, message in [
+        ({"steps": 2}, "steps must be at least 3"),
+        ({"rows": 0}, "rows must be a positive integer"),
+        ({"method": "cubic"}, "unknown interpolation method"),
+        ({"discriminator": other}, r"takes images of shape \(32, 32, 3\), not \(28, 28, 1\)"),
+    ]:
+        with pytest.raises(UserError, match=message):
+            interpolate(generator, **kwargs)
+
+
 @pytest.fixture(scope="module")
 def saved(tmp_path_factory):
     """A tiny untrained G (.keras) and D (.h5), as conftest's `tiny_model`."""
@@ -133,21 +217,9 @@ def saved(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module")
-def cli(saved):
-    """Start this module's `dcgan.py` subprocesses at once (each spends ~8 s importing TensorFlow)."""
-    runs = {
-        "walks": ("--generator", "g.keras", "--discriminator", "d.h5", "--rows", 3, "--steps", 5, "--method", "slerp",
-                  "--seed", 2, "--out", "walks.png"),
-        "missing": ("--generator", "missing.keras", "--out", "x.png"),
-        "d_as_g": ("--generator", "d.h5", "--out", "x.png"),
-    }  # fmt: skip
-    with concurrent_cli("interpolate", runs, cwd=saved) as results:
-        yield results
-
-
-def test_cli_interpolate_writes_grid_and_ratios(saved, cli):
-    result = cli["walks"]
+def test_cli_interpolate_writes_grid_and_ratios(saved):
+    result = run_cli("interpolate", "--generator", "g.keras", "--discriminator", "d.h5", "--rows", 3, "--steps", 5,
+                     "--method", "slerp", "--seed", 2, "--out", "walks.png", cwd=saved)  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(last_line(result.stdout))
     assert (report["method"], report["rows"], report["steps"]) == ("slerp", 3, 5)
@@ -155,18 +227,12 @@ def test_cli_interpolate_writes_grid_and_ratios(saved, cli):
         rows = report[f"{key}_smoothness_per_row"]
         assert len(rows) == 3 and all(1.0 <= value <= 4.0 for value in rows)
         assert report[f"{key}_smoothness"] == max(rows)
-    assert (saved / "walks.png").is_file()
-
-
-@pytest.mark.parametrize(
-    "run, message", [("missing", "missing.keras does not exist"), ("d_as_g", "is not a generator")]
-)
-def test_cli_interpolate_bad_models(saved, cli, run, message):
-    result = cli[run]
-    assert result.returncode == 2
-    assert last_line(result.stderr).startswith("error:") and message in result.stderr
-    assert "Traceback" not in result.stderr
-    assert not (saved / "x.png").exists()
+    assert (saved / "walks.png").is_file() and report["out"] == "walks.png"
+    generator, discriminator = (keras.models.load_model(saved / name) for name in ("g.keras", "d.h5"))
+    expected = interpolate(generator, discriminator, rows=3, steps=5, method="slerp", seed=2)
+    assert report.keys() == expected.keys()
+    for key in ("pixel_smoothness_per_row", "feature_smoothness_per_row"):  # the CLI prints the function's result
+        np.testing.assert_allclose(report[key], expected[key], rtol=1e-5)
 
 
 def test_interpolate_in_process_checks(saved, capsys):
@@ -179,6 +245,10 @@ def test_interpolate_in_process_checks(saved, capsys):
     for flags, message in errors:
         assert main([*generator, *flags, *out]) == 2
         assert message in capsys.readouterr().err
+    for generator_file, message in (("missing.keras", "missing.keras does not exist"), ("d.h5", "is not a generator")):
+        assert main(["interpolate", "--generator", str(saved / generator_file), *out]) == 2
+        err = capsys.readouterr().err
+        assert last_line(err).startswith("error:") and message in err and "Traceback" not in err
     assert not (saved / "y.png").exists()
     assert main([*generator, "--rows", "2", "--steps", "3", *out]) == 0
     report = json.loads(last_line(capsys.readouterr().out))

@@ -3,103 +3,48 @@
 As in the paper, each concept is the mean of at least three z vectors whose images show it; the result
 z = mean(A) - mean(B) + mean(C) is decoded together with eight neighbours z + U(-scale, scale) noise.
 Concepts are given either as indices into a seeded grid of candidates, or as a class (or attribute) spec
-that a classifier's most confident candidates are picked for:
+("7", "31=1,20=0") that a classifier's most confident candidates are picked for.
 
-    "7"          class 7 (softmax outputs; single-label)
-    "31=1,20=0"  attribute 31 present and attribute 20 absent (independent sigmoid outputs; multi-label)
+`vector_arithmetic` is the whole analysis (`dcgan.py arithmetic`); the class specs and the classifier's picks
+are in `arithmetic_classifier`, the figures in `arithmetic_plots`.
+This module loads Keras only when that runs, so the command line checks its flags with it before TensorFlow.
 """
 
 import math
 
 import numpy as np
-from matplotlib.figure import Figure
 
+from utils.analysis.arithmetic_classifier import (
+    CLASSIFIER_RANGES,
+    check_classifier,
+    class_probabilities,
+    matches,
+    parse_class_spec,
+    pick_confident,
+    predicted_histogram,
+)
 from utils.errors import UserError
-from utils.files import atomic_path
-from utils.images import make_grid, to_uint8
 
-MIN_SAMPLES = 3
+CONCEPTS = ("a", "b", "c")
+MIN_SAMPLES = 3  # the paper averages z over three samples per concept
 RESULTS = 9  # the centre image and eight noisy neighbours, drawn as a 3x3 grid
 CENTRE = RESULTS // 2
 
 
-def class_probabilities(outputs, attributes):
-    """Turn classifier outputs into probabilities.
-
-    Outputs already in [0, 1] are taken as probabilities (softmax or sigmoid); anything else as logits,
-    through a sigmoid per output for attribute specs or for a single output unit, else a softmax.
-
-    Args:
-        outputs: (N, K) classifier outputs.
-        attributes: whether the outputs are independent attributes.
-
-    Returns:
-        (N, K) float64 probabilities.
-    """
-    outputs = np.asarray(outputs, np.float64)
-    if outputs.min() >= 0.0 and outputs.max() <= 1.0:
-        return outputs
-    if attributes or outputs.shape[1] == 1:
-        return 1.0 / (1.0 + np.exp(-outputs))
-    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
-
-
-def confidence(probabilities, pairs):
-    """Probability that each image shows the spec: product of p (wanted 1) or 1 - p (wanted 0) per output.
-
-    Returns:
-        (N,) float64 array.
-    """
-    probabilities = np.asarray(probabilities, np.float64)
-    wanted = [probabilities[:, index] if value else 1.0 - probabilities[:, index] for index, value in pairs]
-    return np.prod(wanted, axis=0)
-
-
-def pick_confident(probabilities, pairs, count):
-    """The `count` candidates the classifier is most confident show the spec, most confident first.
-
-    Returns:
-        (indices list, their confidences list).
-    """
-    scores = confidence(probabilities, pairs)
-    if count > len(scores):
-        raise UserError(f"asked for {count} samples per concept but there are only {len(scores)} candidates")
-    order = np.argsort(-scores, kind="stable")[:count]
-    return [int(index) for index in order], [float(scores[index]) for index in order]
-
-
-def matches(probabilities, pairs, attributes):
-    """Whether each image is classified as the spec: argmax == class, or every attribute thresholded at 0.5."""
-    probabilities = np.asarray(probabilities)
-    if not attributes:
-        return probabilities.argmax(axis=1) == pairs[0][0]
-    return np.all([(probabilities[:, index] > 0.5) == bool(value) for index, value in pairs], axis=0)
-
-
-def predicted_histogram(probabilities, attributes):
-    """How many images each class is predicted for (argmax), or each attribute is present in (p > 0.5).
-
-    Returns:
-        Dict from class or attribute index (as str, for JSON) to count, classes with zero left out.
-    """
-    probabilities = np.asarray(probabilities)
-    if attributes or probabilities.shape[1] == 1:
-        counts = (probabilities > 0.5).sum(axis=0)
-    else:
-        counts = np.bincount(probabilities.argmax(axis=1), minlength=probabilities.shape[1])
-    return {str(index): int(count) for index, count in enumerate(counts) if count}
-
-
-def predicted_labels(probabilities, attributes):
-    """Short labels of what the classifier sees: "c7 0.93" (class and probability) or "+1,3" (attributes > 0.5)."""
-    probabilities = np.asarray(probabilities)
-    if attributes or probabilities.shape[1] == 1:
-        return [
-            "+" + ",".join(map(str, np.flatnonzero(row > 0.5))) if (row > 0.5).any() else "none"
-            for row in probabilities
-        ]
-    return [f"c{row.argmax()} {row.max():.2f}" for row in probabilities]
+def parse_indices(text, candidates, flag):
+    """Read 3 or more distinct candidate indices, "3,17,42" or a list of ints; returns a list of ints."""
+    try:
+        indices = [int(part) for part in (text.split(",") if isinstance(text, str) else text) if str(part).strip()]
+    except (TypeError, ValueError):
+        raise UserError(f"{flag} takes comma-separated candidate indices such as 3,17,42, not {text!r}") from None
+    if len(set(indices)) != len(indices):
+        raise UserError(f"{flag} {text} repeats an index")
+    if len(indices) < MIN_SAMPLES:
+        raise UserError(f"{flag} needs at least {MIN_SAMPLES} samples to average, got {len(indices)}")
+    bad = [index for index in indices if not 0 <= index < candidates]
+    if bad:
+        raise UserError(f"{flag}: index {bad[0]} is outside the {candidates} candidates (0..{candidates - 1})")
+    return indices
 
 
 def concept_mean(z, indices):
@@ -129,82 +74,139 @@ def with_neighbours(centre, scale, seed=0):
     return centre[None, :] + noise
 
 
-def _show(axis, image):
-    """Draw one (H, W, C) image on `axis` without ticks."""
-    image = to_uint8(image) if image.dtype != np.uint8 else image
-    if image.shape[-1] == 1:
-        axis.imshow(image[..., 0], cmap="gray", vmin=0, vmax=255)
-    else:
-        axis.imshow(image)
-    axis.set_xticks([])
-    axis.set_yticks([])
+def _text(value):
+    """A class spec as text ("7" for 7); None stays None."""
+    return None if value is None else str(value)
 
 
-def _save(figure, path):
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png")
+def _concepts(indices, classes, expect_class, candidates, has_classifier):
+    """Check the concepts of `vector_arithmetic`: {name: indices or (spec text, pairs)} and the class specs."""
+    concepts, specs = {}, []
+    for name in CONCEPTS:
+        if indices[name] not in (None, "") and _text(classes[name]):
+            raise UserError(f"give {name} or {name}_class, not both")
+        if _text(classes[name]):
+            pairs, attributes = parse_class_spec(classes[name], f"{name}_class")
+            concepts[name] = (_text(classes[name]), pairs)
+            specs.append((pairs, attributes))
+        elif indices[name] not in (None, ""):
+            concepts[name] = parse_indices(indices[name], candidates, name)
+    if concepts and len(concepts) != len(CONCEPTS):
+        raise UserError("give all three concepts (a or a_class, b or b_class, c or c_class), or none")
+    if _text(expect_class):
+        specs.append(parse_class_spec(expect_class, "expect_class"))
+    if specs and not has_classifier:
+        raise UserError("a_class, b_class, c_class and expect_class need a classifier")
+    return concepts, specs
 
 
-def draw_candidates(images, labels, path):
-    """Write the candidate images as one grid, each labelled with its index (and predicted class), to `path`.
+def vector_arithmetic(
+    generator,
+    a=None,
+    b=None,
+    c=None,
+    classifier=None,
+    a_class=None,
+    b_class=None,
+    c_class=None,
+    expect_class=None,
+    classifier_range="signed",
+    per_concept=3,
+    noise_scale=0.25,
+    candidates=64,
+    seed=0,
+    candidate_grid=None,
+    out=None,
+):
+    """Decode mean(A) - mean(B) + mean(C) of concepts of z with 8 noisy neighbours (`dcgan.py arithmetic`).
+
+    Without concepts it only draws the numbered candidates to pick indices from.
 
     Args:
-        images: (N, H, W, C) floats in [-1, 1].
-        labels: N strings drawn in the top-left corner of each image.
-        path: the PNG to write.
+        generator: a Keras generator, z -> image.
+        a, b, c: a concept as 3 or more indices of the candidates ("3,17,42" or [3, 17, 42]).
+        classifier: a Keras model, images -> class logits or probabilities; needed by class specs.
+        a_class, b_class, c_class: a concept instead as the `per_concept` candidates that the classifier is
+            most confident show a class ("7" or 7) or attributes ("31=1,20=0").
+        expect_class: class or attributes A - B + C should show: reports the fraction of the 9 results that do.
+        classifier_range: pixels the classifier expects: "signed" [-1, 1], "unit" [0, 1] or "uint8" [0, 255].
+        per_concept: samples per class concept, at least 3.
+        noise_scale: the neighbours' noise U(-noise_scale, noise_scale).
+        candidates: images generated from `seed` to pick concepts from.
+        seed: seed of the candidates and of the noise.
+        candidate_grid: PNG to also write the numbered candidate grid to, or None.
+        out: PNG of the arithmetic figure (without concepts: of the candidate grid, unless `candidate_grid`
+            is given); None writes no figure.
+
+    Returns:
+        The JSON of `dcgan.py arithmetic`: "mode" ("candidates", "indices" or "classifier"), "candidates", "seed"
+        and "out" (str or None); with concepts also "concepts" ({name: "indices", "class", "confidence"}),
+        "noise_scale", "result_norm" and, with a classifier, "result_predicted", "expect_class", "expected_fraction".
+
+    Raises:
+        UserError: inconsistent arguments, or a classifier that does not fit the generator or the specs.
     """
-    columns = math.ceil(math.sqrt(len(images)))
-    rows = math.ceil(len(images) / columns)
-    height, width = images.shape[1:3]
-    figure = Figure(figsize=(columns * 0.9, rows * 0.9))
-    axis = figure.add_axes((0, 0, 1, 1))
-    _show(axis, make_grid(images, columns))
-    axis.axis("off")
-    for index, label in enumerate(labels):
-        top, left = 2 + (index // columns) * (height + 2), 2 + (index % columns) * (width + 2)
-        axis.text(left, top, label, fontsize=7, color="yellow", va="top", ha="left", backgroundcolor=(0, 0, 0, 0.5))
-    _save(figure, path)
+    from utils.analysis import arithmetic_plots as plots
+    from utils.analysis.latent import predict
+    from utils.training.samples import sample_latent
 
+    if candidates < 1:
+        raise UserError(f"candidates must be at least 1, not {candidates}")
+    if per_concept < MIN_SAMPLES:
+        raise UserError(f"per_concept must be at least {MIN_SAMPLES}: a concept is a mean over 3 or more samples")
+    if not 0.0 <= noise_scale < math.inf:
+        raise UserError(f"noise_scale must be a finite number >= 0, not {noise_scale}")
+    if classifier_range not in CLASSIFIER_RANGES:
+        raise UserError(f"classifier_range must be one of {', '.join(CLASSIFIER_RANGES)}, not {classifier_range!r}")
+    indices, classes = {"a": a, "b": b, "c": c}, {"a": a_class, "b": b_class, "c": c_class}
+    concepts, specs = _concepts(indices, classes, expect_class, candidates, classifier is not None)
+    if classifier is not None:
+        check_classifier(classifier, generator.output_shape[1:], specs, repr(classifier.name))
+    attributes = any(is_attributes for _, is_attributes in specs)
+    low, high = CLASSIFIER_RANGES[classifier_range]
 
-def draw_arithmetic(samples, captions, titles, means, results, result_captions, noise_scale, path):
-    """Write the paper-style figure: rows A, B, C of samples and their mean's image, then the 3x3 result grid.
+    def classify(images):
+        if classifier is None:
+            return None
+        return class_probabilities(predict(classifier, (images + 1.0) / 2.0 * (high - low) + low), attributes)
 
-    Args:
-        samples: three (k, H, W, C) arrays in [-1, 1], the samples of A, B and C.
-        captions: three lists of k strings, written under the samples.
-        titles: three row titles.
-        means: (3, H, W, C) images of the three mean vectors.
-        results: (9, H, W, C) images of A - B + C (index `CENTRE`) and its neighbours.
-        result_captions: 9 strings written under the results (e.g. the classifier's prediction), or None.
-        noise_scale: half-width of the neighbours' noise, for the title.
-        path: the PNG to write.
-    """
-    width = max(len(images) for images in samples)
-    figure = Figure(figsize=(1.1 * (width + 4.5), 4.4))
-    grid = figure.add_gridspec(3, width + 5, width_ratios=[1] * (width + 1) + [0.5] + [1] * 3)
-    for row, (images, labels, title) in enumerate(zip(samples, captions, titles, strict=True)):
-        for column, (image, label) in enumerate(zip(images, labels, strict=True)):
-            axis = figure.add_subplot(grid[row, column])
-            _show(axis, image)
-            axis.set_xlabel(label, fontsize=7)
-            if column == 0:
-                axis.set_ylabel(title, fontsize=8)
-        axis = figure.add_subplot(grid[row, width])
-        _show(axis, means[row])
-        axis.set_xlabel("mean z", fontsize=7, fontweight="bold")
-    for index, image in enumerate(results):
-        axis = figure.add_subplot(grid[index // 3, width + 2 + index % 3])
-        _show(axis, image)
-        axis.set_xlabel(result_captions[index] if result_captions else "", fontsize=7)
-        if index == CENTRE:
-            label = "A - B + C" + (f"\n{result_captions[index]}" if result_captions else "")
-            axis.set_xlabel(label, fontsize=7, fontweight="bold")
-            for spine in axis.spines.values():
-                spine.set(color="red", linewidth=2)
-    figure.suptitle(
-        f"Vector arithmetic on z: G(mean A - mean B + mean C) in the centre, 8 neighbours with U(-{noise_scale:g}, "
-        f"{noise_scale:g}) noise",
-        fontsize=9,
-    )
-    figure.tight_layout()
-    _save(figure, path)
+    z = sample_latent(candidates, generator.input_shape[-1], seed)
+    images = predict(generator, z)
+    probabilities = classify(images)
+    if candidate_grid or (out and not concepts):
+        plots.draw_candidates(
+            images, plots.candidate_labels(probabilities, attributes, candidates), candidate_grid or out
+        )
+    if not concepts:
+        return {"mode": "candidates", "candidates": candidates, "seed": seed, "out": _text(out)}
+
+    picked = {}
+    for name, value in concepts.items():
+        if isinstance(value, list):
+            picked[name] = {"indices": value, "class": None, "confidence": None}
+        else:
+            chosen, scores = pick_confident(probabilities, value[1], per_concept)
+            picked[name] = {"indices": chosen, "class": value[0], "confidence": scores}
+    means = [concept_mean(z, picked[name]["indices"]) for name in CONCEPTS]
+    result_z = with_neighbours(combine(*means), noise_scale, seed=seed)
+    results = predict(generator, result_z)
+    result_probabilities = classify(results)
+    if out:
+        samples = [images[picked[name]["indices"]] for name in CONCEPTS]
+        mean_images = predict(generator, np.stack(means))
+        plots.draw_concepts(samples, picked, mean_images, results, result_probabilities, attributes, noise_scale, out)
+    report = {
+        "mode": "classifier" if any(picked[name]["class"] for name in CONCEPTS) else "indices",
+        "candidates": candidates,
+        "seed": seed,
+        "concepts": picked,
+        "noise_scale": noise_scale,
+        "result_norm": float(np.linalg.norm(result_z[CENTRE])),
+        "out": _text(out),
+    }
+    if classifier is not None:
+        report["result_predicted"] = predicted_histogram(result_probabilities, attributes)
+        report["expect_class"] = _text(expect_class)
+        expected = matches(result_probabilities, specs[-1][0], attributes) if _text(expect_class) else None
+        report["expected_fraction"] = float(expected.mean()) if expected is not None else None
+    return report

@@ -17,14 +17,13 @@ positive weight: the bedrooms were still drawn, with the windows gone or replace
 4. The same z are drawn again with those filters' activations multiplied by 0 before G_high runs, and the
    change of the pixels inside the region is compared with the change outside it.
 
-Masks come from a file or from a built-in rule (Fashion-MNIST has no labelled boxes):
-`bright:T` marks the pixels brighter than T (0 = black, 1 = white; the mean over channels) in each
-generated image; `box:TOP,LEFT,BOTTOM,RIGHT` marks the same box of pixels in every image (rows TOP to
-BOTTOM - 1, columns LEFT to RIGHT - 1).
+Masks come from a file or from a built-in rule (`forget_regions`); `forget` is the whole analysis
+(`dcgan.py forget`), its figure is in `forget_plots`.
 """
 
 import numpy as np
 
+from utils.analysis.forget_regions import cell_fractions, check_mask_size, check_masks, parse_rule, rule_masks
 from utils.errors import UserError
 
 
@@ -77,45 +76,6 @@ def generate_split(generator, z, dropped=()):
     keep[list(dropped)] = 0.0
     activations = activations * keep
     return activations, run_layers(generator.layers[split + 1 :], activations)
-
-
-def parse_rule(text):
-    """Check a mask rule ("bright:T" or "box:TOP,LEFT,BOTTOM,RIGHT"); returns (kind, numbers)."""
-    kind, _, values = text.partition(":")
-    try:
-        numbers = [float(value) for value in values.split(",")] if values else []
-    except ValueError:
-        numbers = None
-    if kind == "bright" and numbers is not None and len(numbers) == 1 and 0 <= numbers[0] < 1:
-        return kind, numbers
-    if kind == "box" and numbers is not None and len(numbers) == 4 and all(n == int(n) >= 0 for n in numbers):
-        top, left, bottom, right = map(int, numbers)
-        if top < bottom and left < right:
-            return kind, [top, left, bottom, right]
-    raise UserError(f"bad --rule {text!r}; use bright:T with 0 <= T < 1, or box:TOP,LEFT,BOTTOM,RIGHT in pixels")
-
-
-def rule_masks(rule, images):
-    """Region masks (N, S, S) bool of a parsed rule for generated `images` (N, S, S, C) in [-1, 1]."""
-    kind, numbers = rule
-    count, height, width = images.shape[:3]
-    if kind == "bright":
-        return (images.mean(axis=-1) + 1) / 2 > numbers[0]
-    top, left, bottom, right = numbers
-    if bottom > height or right > width:
-        raise UserError(f"--rule box:{top},{left},{bottom},{right} lies outside the {height}x{width} images")
-    masks = np.zeros((count, height, width), bool)
-    masks[:, top:bottom, left:right] = True
-    return masks
-
-
-def cell_fractions(masks, size):
-    """Fraction of each (size x size) layer position's block of pixels inside the region: (N, size, size)."""
-    count, height, width = masks.shape
-    if height % size or width % size:
-        raise UserError(f"the {height}x{width} masks do not divide into the layer's {size}x{size} positions")
-    factor = height // size
-    return masks.reshape(count, size, factor, size, factor).mean(axis=(2, 4))
 
 
 def find_filters(activations, fractions, top_k=None, threshold=0.0, seed=0):
@@ -189,4 +149,66 @@ def forget_effect(before, after, fractions, masks):
         "pixel_change_outside": mean(change, ~masks),
         "mean_pixel_in_region_before": mean(before[1].mean(axis=-1), masks),
         "mean_pixel_in_region_after": mean(after[1].mean(axis=-1), masks),
+    }
+
+
+def forget(
+    generator, masks=None, rule=None, n=256, seed=0, top_k=None, threshold=0.0, out=None, masks_name=None, log=print
+):
+    """Find the filters that draw a region, drop them and draw the same z again (`dcgan.py forget`).
+
+    Args:
+        generator: a Keras generator with two or more convolution layers.
+        masks: (n, S, S) or (n, S, S, 1) region masks of the n samples, at the images' size; or None with `rule`.
+        rule: instead of masks, the text of a rule: "bright:T" or "box:TOP,LEFT,BOTTOM,RIGHT" (`parse_rule`).
+        n: number of samples, drawn from z of `seed` (as `dcgan.py sample`).
+        seed: seed of the noise.
+        top_k: drop the `top_k` filters with the largest positive weights; None drops every filter whose
+            weight is above `threshold`.
+        threshold: without `top_k`, the weight a dropped filter must pass (0, as the paper).
+        out: PNG to write the regions, before and after grids to; None writes no figure.
+        masks_name: how error messages name the masks (the command line passes their file).
+        log: called with the line saying where the figure went.
+
+    Returns:
+        The JSON of `dcgan.py forget`: "layer", "activation" (the split point), "filters", "dropped_filters",
+        "logreg_accuracy", "logreg_baseline", "region_fraction", the numbers of `forget_effect` and "n".
+
+    Raises:
+        UserError: both or neither of masks and rule, masks of another shape, a bad rule, or nothing to learn.
+    """
+    from utils.training.samples import sample_latent
+
+    if (masks is None) == (rule is None):
+        raise UserError("give either masks or a rule")
+    if top_k is not None and threshold != 0.0:
+        raise UserError("give top_k or threshold, not both")
+    if n < 1 or (top_k is not None and top_k < 1):
+        raise UserError(f"n and top_k must be positive integers, not {n} and {top_k}")
+    rule = parse_rule(rule) if rule is not None else None
+    masks = check_masks(masks, n, masks_name) if masks is not None else None
+    z = sample_latent(n, generator.input_shape[-1], seed)
+    before = generate_split(generator, z)
+    if rule:
+        masks = rule_masks(rule, before[1])
+    else:
+        check_mask_size(masks, generator.output_shape[1:], masks_name)
+    fractions = cell_fractions(masks, before[0].shape[1])
+    found = find_filters(before[0], fractions, top_k, threshold)
+    after = generate_split(generator, z, found["filters"])
+    if out is not None:
+        from utils.analysis.forget_plots import draw_forget
+
+        draw_forget(masks, before[1], after[1], found["filters"], out)
+        log(f"wrote regions, before and after grids to {out}")
+    return {
+        "layer": second_conv_name(generator),
+        "activation": generator.layers[split_index(generator)].name,
+        "filters": before[0].shape[-1],
+        "dropped_filters": found["filters"],
+        "logreg_accuracy": found["accuracy"],
+        "logreg_baseline": found["baseline"],
+        "region_fraction": float(masks.mean()),
+        **forget_effect(before, after, fractions, masks),
+        "n": n,
     }

@@ -4,15 +4,17 @@ The paper (section 6.1) walks between random points of z and reads "no sharp tra
 G has not memorized its training images. `transition_ratio` makes that measurable: the largest distance
 between consecutive frames of a walk divided by the mean distance. It is 1 when every step changes the
 image equally and approaches steps - 1 when the whole change happens in one step.
+
+`interpolate` is the whole analysis (`dcgan.py interpolate`), its figure is in `latent_plots`; `predict` runs a
+model compiled once per model, for the analyses of this package.
 """
+
+import weakref
 
 import keras
 import numpy as np
-from matplotlib.figure import Figure
 
 from utils.errors import UserError
-from utils.files import atomic_path
-from utils.images import make_grid, to_uint8
 from utils.training.samples import sample_latent
 
 METHODS = ("linear", "slerp")
@@ -61,7 +63,7 @@ def slerp(z0, z1, steps):
     return points.astype(np.float32)
 
 
-def interpolate(z0, z1, steps, method="linear"):
+def interpolate_points(z0, z1, steps, method="linear"):
     """Interpolate from `z0` to `z1` in `steps` points with "linear" or "slerp"."""
     if method not in METHODS:
         raise UserError(f"unknown interpolation method {method!r}; choose one of {', '.join(METHODS)}")
@@ -82,7 +84,7 @@ def latent_walks(rows, steps, latent_dim, seed=0, method="linear"):
         (rows * steps, latent_dim) float32 array, row after row.
     """
     ends = sample_latent(2 * rows, latent_dim, seed)
-    return np.concatenate([interpolate(ends[2 * row], ends[2 * row + 1], steps, method) for row in range(rows)])
+    return np.concatenate([interpolate_points(ends[2 * row], ends[2 * row + 1], steps, method) for row in range(rows)])
 
 
 def step_distances(frames):
@@ -144,32 +146,99 @@ def discriminator_features(discriminator):
     return keras.Model(discriminator.inputs[0], layers[weighted[-1] - 1].output, name="d_features")
 
 
-def predict(model, inputs, batch_size=256):
-    """Run `model` in inference mode over `inputs` in batches; returns a float32 numpy array."""
-    return np.asarray(model.predict(np.asarray(inputs, np.float32), batch_size=batch_size, verbose=0), np.float32)
+# Each model's compiled inference function, per input shape (without the batch size): {model: {shape: function}}.
+_PREDICT_FUNCTIONS = weakref.WeakKeyDictionary()
 
 
-def draw_walks(images, rows, labels, title, path):
-    """Write the walks as a grid, one walk per row, each row labelled on the left, to `path` (PNG).
+def predict_function(model, shape):
+    """`model` in inference mode compiled for inputs of `shape` and any batch size, traced once and cached.
+
+    `model.predict` traces a function for every new model and once more for its second batch size, and
+    TensorFlow warns about "retracing" once that happens often (one count for all Keras models): running an
+    analysis on freshly loaded models a few times in one process (a notebook) warns. A concrete function per
+    model and input shape is traced once, when first asked for, and is not counted.
 
     Args:
-        images: (rows * steps, H, W, C) floats in [-1, 1], row after row.
-        rows: number of walks.
-        labels: one string per row (e.g. its smoothness numbers).
-        title: one line above the grid.
-        path: the PNG to write.
+        model: a Keras model with one input.
+        shape: the shape of one input, without the batch dimension.
+
+    Returns:
+        A function of a float32 batch tensor giving the model's output tensor.
     """
-    steps = len(images) // rows
-    height = images.shape[1]
-    grid = make_grid(to_uint8(images), columns=steps)
-    margin, top, cell = 1.6, 0.4, 0.8  # inches: room for the row labels and the title, size of one frame
-    width, total = margin + steps * cell, top + rows * cell
-    figure = Figure(figsize=(width, total))
-    axis = figure.add_axes((margin / width, 0, 1 - margin / width, 1 - top / total))
-    axis.imshow(grid[..., 0] if grid.shape[-1] == 1 else grid, cmap="gray", vmin=0, vmax=255)
-    axis.set_xticks([])
-    axis.set_yticks([2 + row * (height + 2) + height / 2 for row in range(rows)], labels, fontsize=7)
-    axis.tick_params(length=0)
-    figure.suptitle(title, fontsize=9, y=1 - 0.08 / total)
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png")
+    import tensorflow as tf
+
+    functions = _PREDICT_FUNCTIONS.setdefault(model, {})
+    shape = tuple(shape)
+    if shape not in functions:
+        reference = weakref.ref(model)  # the cache must not keep the model alive
+        spec = tf.TensorSpec((None, *shape), tf.float32)
+        functions[shape] = tf.function(lambda batch: reference()(batch, training=False)).get_concrete_function(spec)
+    return functions[shape]
+
+
+def predict(model, inputs, batch_size=256):
+    """Run `model` in inference mode over `inputs` in batches; returns a float32 numpy array.
+
+    On TensorFlow the model's compiled function is built once per model and input shape (`predict_function`);
+    other backends use `model.predict`.
+    """
+    inputs = np.asarray(inputs, np.float32)
+    if keras.backend.backend() != "tensorflow":
+        return np.asarray(model.predict(inputs, batch_size=batch_size, verbose=0), np.float32)
+    function = predict_function(model, inputs.shape[1:])
+    batches = range(0, max(len(inputs), 1), batch_size)
+    return np.concatenate([np.asarray(function(inputs[start : start + batch_size]), np.float32) for start in batches])
+
+
+def interpolate(generator, discriminator=None, rows=4, steps=10, method="linear", seed=0, out=None):
+    """Walk between random points of z and measure how evenly each walk changes (`dcgan.py interpolate`).
+
+    Args:
+        generator: a Keras generator, z -> image.
+        discriminator: a Keras discriminator of the generator's images, to also measure smoothness in its
+            features before the logit; None measures pixels only.
+        rows: number of walks.
+        steps: frames per walk, endpoints included, at least 3.
+        method: "linear" or "slerp".
+        seed: seed of the walks' endpoints.
+        out: PNG file to write the grid of walks to (a row per walk); None writes no figure.
+
+    Returns:
+        dict: "method", "rows", "steps", "seed"; "pixel_smoothness" and "feature_smoothness" (the worst row's
+        largest / mean step; feature ones None without a discriminator); the same per row
+        ("pixel_smoothness_per_row", "feature_smoothness_per_row"); "out" (the figure's path as a string, or None).
+
+    Raises:
+        UserError: fewer than 1 row or 3 steps, an unknown method, or a discriminator of other images.
+    """
+    if rows < 1:
+        raise UserError(f"rows must be a positive integer, not {rows}")
+    if steps < 3:
+        raise UserError(f"steps must be at least 3 to compare steps with each other, not {steps}")
+    if method not in METHODS:
+        raise UserError(f"unknown interpolation method {method!r}; choose one of {', '.join(METHODS)}")
+    image_shape = tuple(generator.output_shape[1:])
+    features = None
+    if discriminator is not None:
+        if tuple(discriminator.input_shape[1:]) != image_shape:
+            raise UserError(f"discriminator takes images of shape {discriminator.input_shape[1:]}, not {image_shape}")
+        features = discriminator_features(discriminator)
+    z = latent_walks(rows, steps, generator.input_shape[-1], seed, method)
+    images = predict(generator, z)
+    pixel = walk_ratios(images, rows)
+    feature = walk_ratios(predict(features, images), rows) if features is not None else None
+    if out is not None:
+        from utils.analysis.latent_plots import draw_smoothness_walks
+
+        draw_smoothness_walks(images, pixel, feature, method, out)
+    return {
+        "method": method,
+        "rows": rows,
+        "steps": steps,
+        "seed": seed,
+        "pixel_smoothness": float(np.max(pixel)),
+        "feature_smoothness": float(np.max(feature)) if feature is not None else None,
+        "pixel_smoothness_per_row": pixel,
+        "feature_smoothness_per_row": feature,
+        "out": str(out) if out is not None else None,
+    }

@@ -37,37 +37,13 @@ def run(args):
     if args.steps < 3:
         raise UserError(f"--steps must be at least 3 to compare steps with each other, not {args.steps}")
     out = check_out_file(args.out)
-    import numpy as np
-
-    from utils.analysis.latent import discriminator_features, draw_walks, latent_walks, predict, walk_ratios
+    from utils.analysis.latent import interpolate
     from utils.training.saving import load_discriminator, load_generator
 
     generator = load_generator(args.generator, args.latent_dim)
-    image_shape = tuple(generator.output_shape[1:])
-    features = None
+    discriminator = None
     if args.discriminator:
-        features = discriminator_features(load_discriminator(args.discriminator, image_shape))
-    z = latent_walks(args.rows, args.steps, generator.input_shape[-1], args.seed, args.method)
-    images = predict(generator, z)
-    pixel = walk_ratios(images, args.rows)
-    feature = walk_ratios(predict(features, images), args.rows) if features is not None else None
-    labels = [
-        f"pixels {p:.2f}" + ("" if feature is None else f"\nD features {feature[row]:.2f}")
-        for row, p in enumerate(pixel)
-    ]
-    title = f"{args.method} walks between random z; per row: largest / mean step between frames (1 = even)"
-    draw_walks(images, args.rows, labels, title, out)
-    print_result(
-        {
-            "method": args.method,
-            "rows": args.rows,
-            "steps": args.steps,
-            "seed": args.seed,
-            "pixel_smoothness": float(np.max(pixel)),
-            "feature_smoothness": float(np.max(feature)) if feature is not None else None,
-            "pixel_smoothness_per_row": pixel,
-            "feature_smoothness_per_row": feature,
-            "out": str(out),
-        }
-    )
+        discriminator = load_discriminator(args.discriminator, tuple(generator.output_shape[1:]))
+    result = interpolate(generator, discriminator, args.rows, args.steps, args.method, args.seed, out=out)
+    print_result(result)
     return 0
