@@ -1,16 +1,12 @@
-"""Nearest-neighbour search, the memorization rule, and `dcgan.py neighbours` in a subprocess."""
+"""Nearest-neighbour search and the memorization rule of `utils.analysis.neighbours` (numpy only).
 
-import json
+`memorization` and `dcgan.py neighbours` are tested in test_neighbours_memorization.py.
+"""
 
 import numpy as np
 import pytest
-from conftest import FASHION_MNIST_DIR, concurrent_cli, last_line, run_cli
 
 from utils.analysis.neighbours import MOST_NEAR_DUPLICATES, QUANTILE, compare, nearest, verdict
-
-needs_fashion_mnist = pytest.mark.skipif(
-    not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}"
-)
 
 
 def brute_force(queries, references, k):
@@ -102,91 +98,3 @@ def test_copies_of_training_images_are_caught_and_fresh_draws_are_not():
 
     assert copied["memorization"] and copied["near_duplicates"] > 0.9
     assert not honest["memorization"] and 0.9 < honest["ratio"] < 1.1
-
-
-# --- the command line --------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def cli(tmp_path_factory):
-    """Every `dcgan.py neighbours` run of the tests, started at once; `cli[0][name]` waits for one."""
-    from utils.training.config import ModelConfig
-    from utils.training.models import build_discriminator, build_generator
-    from utils.training.saving import save_model
-
-    root = tmp_path_factory.mktemp("neighbours")
-    tiny = ModelConfig(image_size=28, channels=1, latent_dim=8, g_width=8, d_width=8, kernel_size=3)
-    save_model(build_generator(tiny), root / "G.keras")
-    save_model(build_discriminator(tiny), root / "D.h5")
-    save_model(
-        build_discriminator(ModelConfig(image_size=32, channels=3, d_width=8, kernel_size=3)), root / "D32.keras"
-    )
-    data = ("--dataset", "fashion_mnist", "--train-subset", 300, "--n", 40)
-    runs = {
-        "success": (
-            "--generator",
-            root / "G.keras",
-            "--discriminator",
-            root / "D.h5",
-            *data,
-            "--k",
-            3,
-            "--rows",
-            4,
-            "--out",
-            root / "grid.png",
-        ),
-        "missing": ("--generator", root / "missing.keras", *data, "--out", root / "missing.png"),
-        "discriminator as generator": ("--generator", root / "D.h5", *data, "--out", root / "d.png"),
-        "shape": (
-            "--generator",
-            root / "G.keras",
-            "--discriminator",
-            root / "D32.keras",
-            *data,
-            "--out",
-            root / "shape.png",
-        ),
-    }
-    with concurrent_cli("neighbours", runs) as results:
-        yield results, root
-
-
-@needs_fashion_mnist
-def test_cli_writes_both_figures_and_a_verdict(cli):
-    results, root = cli
-    result = results["success"]
-
-    assert result.returncode == 0, result.stderr
-    report = json.loads(last_line(result.stdout))
-    for space in ("pixel", "d_features"):
-        assert report[space]["median_generated"] > 0 and report[space]["median_test"] > 0
-        assert report[space]["ratio"] == pytest.approx(report[space]["median_generated"] / report[space]["median_test"])
-        assert 0 <= report[space]["near_duplicates"] <= 1
-    assert report["verdict"] in result.stdout
-    assert report["verdict"].startswith(("no sign of memorization", "warning"))
-    assert report["train_examples"] == 300 and report["test_examples"] == 40 and report["n"] == 40
-    for name in ("grid.png", "grid_distances.png"):
-        assert (root / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-@needs_fashion_mnist
-@pytest.mark.parametrize(
-    ("case", "fragment"),
-    [("missing", "does not exist"), ("discriminator as generator", "not a generator"), ("shape", "shape")],
-)
-def test_cli_bad_input_fails_with_one_line(cli, case, fragment):
-    result = cli[0][case]
-
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr, result.stderr
-    assert last_line(result.stderr).startswith("error:"), result.stderr
-    assert fragment in last_line(result.stderr)
-
-
-def test_cli_rows_above_n_fail_before_tensorflow(tmp_path):
-    result = run_cli("neighbours", "--generator", tmp_path / "G.keras", "--dataset", "fashion_mnist",
-                     "--n", 4, "--rows", 8, "--out", tmp_path / "grid.png")  # fmt: skip
-
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert last_line(result.stderr) == "error: --rows 8 is more than the --n 4 generated samples"

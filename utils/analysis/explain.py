@@ -1,18 +1,27 @@
-"""Explain D: Grad-CAM and guided backprop of its "real" logit, its top filters, and the figures of both."""
+"""Explain D: Grad-CAM and guided backprop of its "real" logit on real and generated images, and its top filters.
+
+The filters are the paper's look at D's features: guided-backprop maps of the images that activate each of the
+most active filters of D's last convolution. The figures are drawn by `utils.analysis.explain_plots`.
+"""
+
+from pathlib import Path
 
 import numpy as np
-from matplotlib.figure import Figure
 
-from utils.analysis.gradcam import feature_index, gradcam, overlay_heatmap
+from utils.analysis.explain_plots import plot_explanations, plot_filters
+from utils.analysis.gradcam import feature_index, gradcam, last_conv_index, overlay_heatmap
 from utils.analysis.guided_backprop import (
     filter_guided_backprop,
     filter_scores,
     gradient_image,
     guided_backprop,
-    top_filters,
+    predict,
     top_images,
 )
-from utils.files import atomic_path
+from utils.analysis.guided_backprop import top_filters as rank_filters
+from utils.data.registry import dataset_spec
+from utils.errors import UserError
+from utils.training.samples import fake_samples
 
 
 def explain_images(model, images):
@@ -55,7 +64,7 @@ def explain_filters(model, images, k, per_filter):
     layer = feature_index(model)
     scores = filter_scores(model, images, layer)
     filters = []
-    for index in top_filters(scores, k):
+    for index in rank_filters(scores, k):
         chosen = top_images(scores, index, per_filter)
         gradients = filter_guided_backprop(model, images[chosen], layer, index)
         filters.append(
@@ -70,83 +79,126 @@ def explain_filters(model, images, k, per_filter):
     return filters
 
 
-def _show(axis, image, low=-1.0, high=1.0):
-    """Draw one (S, S, C) image (C = 1: grey; C = 3: RGB, uint8 or floats in [low, high]) without ticks."""
-    image = np.asarray(image)
-    if image.shape[-1] == 1:
-        axis.imshow(image[..., 0], cmap="gray", vmin=low, vmax=high, interpolation="nearest")
-    else:
-        rgb = image if image.dtype == np.uint8 else np.clip((image - low) / (high - low), 0, 1)
-        axis.imshow(rgb, interpolation="nearest")
-    axis.set_xticks([])
-    axis.set_yticks([])
+def _shape(shape):
+    return "x".join(str(side) for side in shape)
 
 
-def _save(figure, path):
-    with atomic_path(path) as tmp:
-        figure.savefig(tmp, dpi=100, format="png")
-
-
-def plot_explanations(sections, path):
-    """Draw, for each section (real, generated), three rows: the images, Grad-CAM overlays, guided backprop.
+def _real_images(dataset, image_shape, data_dir=None, split="test", image_size=None, channels=None, sample=512, seed=0):
+    """A seeded sample of `sample` real images of D's input shape.
 
     Args:
-        sections: list of (title, `explain_images` result) pairs.
-        path: the PNG to write.
+        dataset: dataset name (see `utils.data.registry`).
+        image_shape: D's input shape (S, S, C).
+        data_dir, split, image_size, channels: as `utils.data.load.load_dataset` (None: the dataset's own size
+            and channels).
+        sample: number of images.
+        seed: seed of the sample.
+
+    Returns:
+        (min(sample, N), S, S, C) float32 images in [-1, 1].
+
+    Raises:
+        UserError: the images would not have D's input shape.
     """
-    columns = max(len(result["images"]) for _, result in sections)
-    rows = 3 * len(sections)
-    figure = Figure(figsize=(1.3 * columns + 1.2, 1.45 * rows))
-    axes = figure.subplots(rows, columns, squeeze=False)
-    for section, (title, result) in enumerate(sections):
-        lines = [
-            (f"{title}\nimage", result["images"], -1.0),
-            ("Grad-CAM", result["overlays"], 0.0),
-            ("guided\nbackprop", result["guided"], 0.0),
-        ]
-        for offset, (label, pictures, low) in enumerate(lines):
-            row = axes[3 * section + offset]
-            for column, axis in enumerate(row):
-                if column >= len(pictures):
-                    axis.axis("off")
-                    continue
-                _show(axis, pictures[column], low=low)
-                if offset == 0:
-                    axis.set_title(f"logit {result['logits'][column]:+.2f}", fontsize=8)
-            row[0].set_ylabel(label, fontsize=9)
-    figure.suptitle(
-        "Where D's 'real' logit comes from (Grad-CAM on its last convolution, guided backprop)", fontsize=11
-    )
-    figure.tight_layout()
-    _save(figure, path)
+    from utils.data.load import load_dataset
+
+    name, spec = dataset_spec(dataset)
+    size, channels = image_size or spec.image_size, channels or spec.channels
+    if (size, size, channels) != tuple(image_shape):
+        raise UserError(
+            f"{name} images are {_shape((size, size, channels))} but the discriminator takes {_shape(image_shape)}; "
+            "pass --image-size/--channels to match"
+        )
+    settings = {"data_dir": data_dir, "seed": seed, "split": split, "drop_remainder": False}
+    data = load_dataset(name, size, channels, batch_size=min(256, sample), **settings)
+    return data.sample(sample)
 
 
-def plot_filters(filters, layer_name, source, path):
-    """Draw one row per filter: its top images, each followed by its guided-backprop map.
+def explain(
+    discriminator,
+    generator=None,
+    dataset=None,
+    data_dir=None,
+    split="test",
+    image_size=None,
+    channels=None,
+    n=8,
+    top_filters=8,
+    per_filter=4,
+    sample=512,
+    seed=0,
+    out=None,
+):
+    """Score real and generated images with D, explain its logit on a few of each, and find its top filters.
 
     Args:
-        filters: the `explain_filters` result.
-        layer_name: the layer holding the filters, for the title.
-        source: what the ranked images were ("real" or "generated"), for the title.
-        path: the PNG to write.
+        discriminator: a Sequential D of `utils.training.models`.
+        generator: a G making images of D's input shape, or None for real images only.
+        dataset: dataset name of the real images, or None for generated images only.
+        data_dir, split, image_size, channels: as `utils.data.load.load_dataset`, for the real images (None
+            size or channels: the dataset's own).
+        n: images explained per kind in the figure.
+        top_filters: filters of D's last convolutional features to rank.
+        per_filter: top images shown per filter.
+        sample: images per kind that D scores and that rank the filters (real ones if there are any).
+        seed: seed of the real-image sample and of the noise.
+        out: PNG path of the explanations figure; the filters figure goes to `<out stem>_filters.png`.
+            None: no figures.
+
+    Returns:
+        The JSON object of `dcgan.py explain`: "real_"/"fake_" "mean_logit", "mean_d" and "images_scored" per
+        kind given, "gradcam_layer", "filter_layer", "filter_images" ("real" or "generated"), "top_filters" and
+        "top_filter_mean_activation" (best first), "out" and "filters_out" (the figures' paths; None without `out`).
+
+    Raises:
+        UserError: neither images are given, G and D do not fit, the real images are not of D's shape, or
+            `top_filters` exceeds the filters of D's layer.
     """
-    columns = 2 * max(len(entry["images"]) for entry in filters)
-    figure = Figure(figsize=(1.1 * columns + 1.2, 1.3 * len(filters) + 0.6))
-    axes = figure.subplots(len(filters), columns, squeeze=False)
-    for row, entry in zip(axes, filters, strict=True):
-        for column, axis in enumerate(row):
-            pair, kind = divmod(column, 2)
-            if pair >= len(entry["images"]):
-                axis.axis("off")
-                continue
-            if kind == 0:
-                _show(axis, entry["images"][pair])
-                axis.set_title(f"act {entry['scores'][pair]:.2f}", fontsize=7)
-            else:
-                _show(axis, entry["guided"][pair], low=0.0)
-        row[0].set_ylabel(f"filter {entry['filter']}\nmean {entry['mean']:.2f}", fontsize=8)
-    figure.suptitle(
-        f"Top filters of {layer_name} on {source} images: image, then guided backprop of the filter", fontsize=10
+    if dataset is None and generator is None:
+        raise UserError("explain needs real images (--dataset), generated ones (--generator) or both")
+    image_shape = tuple(discriminator.input_shape[1:])
+    if generator is not None and tuple(generator.output_shape[1:]) != image_shape:
+        raise UserError(
+            f"generator {generator.name!r} makes {_shape(generator.output_shape[1:])} images but the "
+            f"discriminator takes {_shape(image_shape)}"
+        )
+    layer = discriminator.layers[feature_index(discriminator)]
+    if top_filters > layer.output.shape[-1]:
+        raise UserError(
+            f"--top-filters {top_filters} is more than the {layer.output.shape[-1]} filters of {layer.name}"
+        )
+    samples = {}
+    if dataset is not None:
+        samples["real"] = _real_images(dataset, image_shape, data_dir, split, image_size, channels, sample, seed)
+    if generator is not None:
+        samples["generated"] = fake_samples(generator, sample, seed=seed)[0]
+
+    result, sections = {}, []
+    for kind, images in samples.items():
+        logits = predict(discriminator.layers, images).reshape(-1)
+        prefix = "real" if kind == "real" else "fake"
+        result[f"{prefix}_mean_logit"] = float(logits.mean())
+        result[f"{prefix}_mean_d"] = float((0.5 + 0.5 * np.tanh(logits / 2)).mean())  # sigmoid, no overflow
+        result[f"{prefix}_images_scored"] = len(images)
+        if out is not None:
+            sections.append((kind, explain_images(discriminator, images[:n])))
+    source = "real" if "real" in samples else "generated"
+    filters = explain_filters(discriminator, samples[source], top_filters, per_filter)
+    filters_out = None
+    if out is not None:
+        out = Path(out)
+        filters_out = out.with_name(f"{out.stem}_filters.png")
+        plot_explanations(sections, out)
+        plot_filters(filters, layer.name, source, filters_out)
+    result.update(
+        {
+            "gradcam_layer": discriminator.layers[last_conv_index(discriminator)].name,
+            "filter_layer": layer.name,
+            "filter_images": source,
+            "top_filters": [entry["filter"] for entry in filters],
+            "top_filter_mean_activation": [entry["mean"] for entry in filters],
+            "out": None if out is None else str(out),
+            "filters_out": None if filters_out is None else str(filters_out),
+        }
     )
-    figure.tight_layout()
-    _save(figure, path)
+    return result

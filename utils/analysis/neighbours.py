@@ -8,9 +8,18 @@ in a space when the near-duplicate fraction is at least three times that (15%) o
 generated-to-train distance is below 0.9 times the median test-to-train distance; otherwise it reports no sign
 of memorization. Distances are root-mean-square differences per dimension (pixels in [-1, 1]; D features
 standardised with the training set's mean and deviation), so the ratio of medians does not depend on the unit.
+
+`memorization` runs the whole check on a generator and a dataset; its figures are drawn by
+`utils.analysis.neighbours_plots`. TensorFlow is imported only when it runs.
 """
 
+import time
+from pathlib import Path
+
 import numpy as np
+
+from utils.data.registry import dataset_spec
+from utils.errors import UserError
 
 QUANTILE = 0.05  # near-duplicate threshold: this quantile of the test-to-train distances
 MOST_NEAR_DUPLICATES = 3 * QUANTILE  # warn above this fraction of generated near-duplicates
@@ -104,3 +113,124 @@ def verdict(spaces):
         for name, result in flagged.items()
     )
     return f"warning, possible memorization: {reasons}"
+
+
+def _train_and_test(name, data_dir, n, k, train_subset, seed):
+    """The training images searched and up to `n` held-out test images (a folder holds out a fifth of its images).
+
+    Raises:
+        UserError: the subset is larger than the data, or there are fewer than `k` training or 2 test images.
+    """
+    from utils.analysis.features import load_arrays
+
+    try:
+        train = load_arrays(name, data_dir, "train", train_subset, seed, labels=False)
+    except UserError as exc:
+        raise UserError(str(exc).replace("--subset", "--train-subset")) from None
+    rng = np.random.default_rng(seed)
+    if name == "folder":  # no test split: hold out part of the folder
+        order = rng.permutation(len(train))
+        held = min(n, len(train) // 5)
+        test, train = train[order[:held]], train[order[held:]]
+    else:
+        test = load_arrays(name, data_dir, "test", labels=False)
+        test = test[np.sort(rng.choice(len(test), min(n, len(test)), replace=False))]
+    if len(train) < k or len(test) < 2:
+        raise UserError(f"too few images: {len(train)} training and {len(test)} test images for --k {k}")
+    return train, test
+
+
+def memorization(
+    generator,
+    dataset,
+    discriminator=None,
+    data_dir=None,
+    n=1000,
+    k=5,
+    rows=8,
+    train_subset=None,
+    seed=0,
+    out=None,
+    log=print,
+):
+    """Find the nearest training images of generated samples and judge memorization by this module's rule.
+
+    Args:
+        generator: a G making images of the dataset's default shape.
+        dataset: dataset name (see `utils.data.registry`); "folder" holds out min(n, a fifth) of its images as
+            test images.
+        discriminator: a D of the same image shape, to search its pooled conv features too; None: pixels only.
+        data_dir: as `utils.data.load.load_dataset`.
+        n: generated samples, and at most this many test images.
+        k: nearest training images kept per generated sample (shown in the grid).
+        rows: generated samples shown in the grid.
+        train_subset: search only this many training images, chosen with `seed`; None: all.
+        seed: seed of the noise and of the subsets.
+        out: PNG path of the grid; the distance histograms go to `<out stem>_distances.png`. None: no figures.
+        log: called with the "wrote ..." line (only with `out`) and the verdict.
+
+    Returns:
+        The JSON object of `dcgan.py neighbours`: "pixel" and "d_features" (`compare` results; the latter None
+        without a D), "memorization" (either flagged), "verdict", "n", "k", "train_examples", "test_examples",
+        "figures" (the two paths; empty without `out`) and "seconds".
+
+    Raises:
+        UserError: G or D does not fit the dataset's shape, the subset is too large, or there are too few images.
+    """
+    started = time.time()
+    from utils.analysis.features import extract_features, feature_extractor
+    from utils.analysis.neighbours_plots import plot_distances, plot_neighbours
+    from utils.analysis.svm import standardiser
+    from utils.training.samples import fake_samples
+
+    name, spec = dataset_spec(dataset)
+    shape = (spec.image_size, spec.image_size, spec.channels)
+    if tuple(generator.output_shape[1:]) != shape:
+        raise UserError(
+            f"generator {generator.name!r} makes images of shape {generator.output_shape[1:]}, {name} has {shape}"
+        )
+    if discriminator is not None and tuple(discriminator.input_shape[1:]) != shape:
+        raise UserError(
+            f"discriminator {discriminator.name!r} takes images of shape {discriminator.input_shape[1:]}, not {shape}"
+        )
+    train, test = _train_and_test(name, data_dir, n, k, train_subset, seed)
+    generated, _ = fake_samples(generator, n, seed)
+
+    spaces = {"pixel": (generated, test, train)}
+    if discriminator is not None:
+        extractor = feature_extractor(discriminator)
+        train_features = extract_features(extractor, train)
+        mean, scale = standardiser(train_features)
+        spaces["D-feature"] = tuple(
+            (features - mean) / scale
+            for features in (extract_features(extractor, generated), extract_features(extractor, test), train_features)
+        )
+    found, distances, results = {}, {}, {}
+    for space, (queries, held_out, references) in spaces.items():
+        gen_distances, gen_indices = nearest(queries, references, k)
+        test_distances, _ = nearest(held_out, references, 1)
+        found[space] = (gen_distances[:rows], gen_indices[:rows])
+        distances[space] = (gen_distances[:, 0], test_distances[:, 0])
+        results[space] = compare(gen_distances[:, 0], test_distances[:, 0])
+    sentence = verdict(results)
+
+    figures = []
+    if out is not None:
+        out = Path(out)
+        figures = [out, out.with_name(f"{out.stem}_distances.png")]
+        plot_neighbours(generated[:rows], train, found, figures[0])
+        plot_distances(distances, results, figures[1])
+        log(f"wrote {figures[0]} and {figures[1]}")
+    log(sentence)
+    return {
+        "pixel": results["pixel"],
+        "d_features": results.get("D-feature"),
+        "memorization": any(result["memorization"] for result in results.values()),
+        "verdict": sentence,
+        "n": n,
+        "k": k,
+        "train_examples": len(train),
+        "test_examples": len(test),
+        "figures": [str(path) for path in figures],
+        "seconds": round(time.time() - started, 1),
+    }

@@ -46,7 +46,7 @@ def register(commands):
 
 
 def _check_args(args):
-    """Check the flags without TensorFlow; returns (out path, filters path, dataset name and spec or None)."""
+    """Check the flags without TensorFlow; returns (out path, the dataset's canonical name or None)."""
     out = check_out_file(args.out)
     if not args.dataset and not args.generator:
         raise UserError("explain needs real images (--dataset), generated ones (--generator) or both")
@@ -59,41 +59,21 @@ def _check_args(args):
         path = getattr(args, flag)
         if path and not Path(path).is_file():
             raise UserError(f"--{flag} {path} does not exist")
-    dataset = None
-    if args.dataset:
-        from utils.data.registry import dataset_spec
+    if not args.dataset:
+        return out, None
+    from utils.data.registry import dataset_spec
 
-        dataset = dataset_spec(args.dataset)
-        if args.data_dir and not Path(args.data_dir).is_dir():
-            raise UserError(f"--data-dir {args.data_dir} is not a folder")
-        if dataset[0] == "folder" and not args.data_dir:
-            raise UserError("--dataset folder needs --data-dir DIR, the folder of images")
-    return out, out.with_name(f"{out.stem}_filters.png"), dataset
-
-
-def _shape(shape):
-    return "x".join(str(side) for side in shape)
-
-
-def _real_images(args, dataset, image_shape):
-    """A seeded sample of `args.sample` real images of D's input shape; UserError on another shape."""
-    name, spec = dataset
-    size, channels = args.image_size or spec.image_size, args.channels or spec.channels
-    if (size, size, channels) != tuple(image_shape):
-        raise UserError(
-            f"{name} images are {_shape((size, size, channels))} but the discriminator takes {_shape(image_shape)}; "
-            "pass --image-size/--channels to match"
-        )
-    from utils.data.load import load_dataset
-
-    settings = {"data_dir": args.data_dir, "seed": args.seed, "split": args.split, "drop_remainder": False}
-    data = load_dataset(name, size, channels, batch_size=min(256, args.sample), **settings)
-    return data.sample(args.sample)
+    name, _ = dataset_spec(args.dataset)
+    if args.data_dir and not Path(args.data_dir).is_dir():
+        raise UserError(f"--data-dir {args.data_dir} is not a folder")
+    if name == "folder" and not args.data_dir:
+        raise UserError("--dataset folder needs --data-dir DIR, the folder of images")
+    return out, name
 
 
 def run(args):
     """Run `dcgan.py explain`; returns the exit code."""
-    out, filters_out, dataset = _check_args(args)
+    out, dataset = _check_args(args)
     from utils.training.saving import load_discriminator, load_generator
 
     discriminator = load_discriminator(args.discriminator)
@@ -102,51 +82,26 @@ def run(args):
     if args.generator:
         generator = load_generator(args.generator)
         if tuple(generator.output_shape[1:]) != image_shape:
+            shapes = ["x".join(str(side) for side in shape) for shape in (generator.output_shape[1:], image_shape)]
             raise UserError(
-                f"generator {args.generator} makes {_shape(generator.output_shape[1:])} images but the "
-                f"discriminator takes {_shape(image_shape)}"
+                f"generator {args.generator} makes {shapes[0]} images but the discriminator takes {shapes[1]}"
             )
-    import numpy as np
+    from utils.analysis.explain import explain
 
-    from utils.analysis.explain import explain_filters, explain_images, plot_explanations, plot_filters
-    from utils.analysis.gradcam import feature_index, last_conv_index
-    from utils.analysis.guided_backprop import predict
-    from utils.training.samples import fake_samples
-
-    layer = discriminator.layers[feature_index(discriminator)]
-    if args.top_filters > layer.output.shape[-1]:
-        raise UserError(
-            f"--top-filters {args.top_filters} is more than the {layer.output.shape[-1]} filters of {layer.name}"
-        )
-    samples = {}
-    if dataset:
-        samples["real"] = _real_images(args, dataset, image_shape)
-    if generator is not None:
-        samples["generated"] = fake_samples(generator, args.sample, seed=args.seed)[0]
-
-    result, sections = {}, []
-    for kind, images in samples.items():
-        logits = predict(discriminator.layers, images).reshape(-1)
-        prefix = "real" if kind == "real" else "fake"
-        result[f"{prefix}_mean_logit"] = float(logits.mean())
-        result[f"{prefix}_mean_d"] = float((0.5 + 0.5 * np.tanh(logits / 2)).mean())  # sigmoid, no overflow
-        result[f"{prefix}_images_scored"] = len(images)
-        sections.append((kind, explain_images(discriminator, images[: args.n])))
-    plot_explanations(sections, out)
-
-    source = "real" if "real" in samples else "generated"
-    filters = explain_filters(discriminator, samples[source], args.top_filters, args.per_filter)
-    plot_filters(filters, layer.name, source, filters_out)
-    result.update(
-        {
-            "gradcam_layer": discriminator.layers[last_conv_index(discriminator)].name,
-            "filter_layer": layer.name,
-            "filter_images": source,
-            "top_filters": [entry["filter"] for entry in filters],
-            "top_filter_mean_activation": [entry["mean"] for entry in filters],
-            "out": str(out),
-            "filters_out": str(filters_out),
-        }
+    result = explain(
+        discriminator,
+        generator,
+        dataset,
+        data_dir=args.data_dir,
+        split=args.split,
+        image_size=args.image_size,
+        channels=args.channels,
+        n=args.n,
+        top_filters=args.top_filters,
+        per_filter=args.per_filter,
+        sample=args.sample,
+        seed=args.seed,
+        out=out,
     )
     print_result(result)
     return 0
