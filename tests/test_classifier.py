@@ -1,4 +1,4 @@
-"""The offline feature extractor: classifier shape, training on separable data, features, `dcgan.py classifier`."""
+"""The offline feature extractor: classifier shape, training, `train_and_evaluate`, `dcgan.py classifier`."""
 
 import json
 
@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 from conftest import FASHION_MNIST_DIR, last_line, run_cli
 
-from utils.analysis.classifier import FEATURES, accuracy, build_classifier, feature_extractor, train_classifier
+from tests import raw_datasets
+from utils.analysis.classifier import (
+    FEATURES,
+    accuracy,
+    build_classifier,
+    feature_extractor,
+    train_and_evaluate,
+    train_classifier,
+)
 from utils.errors import UserError
 from utils.training.saving import load_model, save_model
 
@@ -69,6 +77,48 @@ def test_training_refuses_unusable_labels(labels, message):
         train_classifier(np.zeros((4, 28, 28, 1), np.float32), np.array(labels), epochs=1, verbose=0)
 
 
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    """Small Fashion-MNIST IDX files: 64 training and 40 test images of 10 classes."""
+    folder = tmp_path_factory.mktemp("fashion_mnist")
+    raw_datasets.write_mnist(folder, {"train": 64, "test": 40})
+    return folder
+
+
+def test_train_and_evaluate_trains_on_the_training_split_and_scores_the_test_split(data_dir):
+    from utils.data.load import load_dataset
+    from utils.images import to_unit_range
+
+    lines = []
+
+    model, result = train_and_evaluate("fashion_mnist", data_dir, epochs=2, batch_size=16, subset=48, seed=3,
+                                       log=lines.append)  # fmt: skip
+
+    settings = {"data_dir": data_dir, "labels": True, "shuffle": False, "drop_remainder": False}
+    train_images, train_labels = load_dataset("fashion_mnist", subset=48, seed=3, split="train", **settings).arrays()
+    test_images, test_labels = load_dataset("fashion_mnist", split="test", **settings).arrays()
+    expected = train_classifier(to_unit_range(train_images), train_labels, 2, 16, 3)
+    for trained, by_hand in zip(model.get_weights(), expected.get_weights(), strict=True):
+        np.testing.assert_array_equal(trained, by_hand)
+    assert result["test_accuracy"] == accuracy(model, to_unit_range(test_images), test_labels)
+    assert list(result) == ["test_accuracy", "train_examples", "test_examples", "epochs", "seconds"]
+    assert (result["train_examples"], result["test_examples"], result["epochs"]) == (48, 40, 2)
+    assert lines == [f"training on 48 images from IDX files in {data_dir}; testing on 40"]
+    assert getattr(model, "optimizer", None) is None
+
+
+@pytest.mark.parametrize(
+    ("dataset", "options", "message"),
+    [("celeb_a", {}, "dataset celeb_a has no class labels"), ("mnist", {"subset": 65}, "--subset 65 is larger")],
+)
+def test_train_and_evaluate_refuses_bad_input(data_dir, dataset, options, message):
+    with pytest.raises(UserError, match=message):
+        train_and_evaluate(dataset, data_dir, epochs=1, log=lambda line: None, **options)
+
+
+# The command line: once in a subprocess (~10 s), the rest in-process.
+
+
 @pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}")
 def test_cli_trains_and_saves_a_classifier(tmp_path):
     out = tmp_path / "classifier.keras"
@@ -82,6 +132,23 @@ def test_cli_trains_and_saves_a_classifier(tmp_path):
     assert load_model(out).output_shape == (None, 10)
 
 
+def test_cli_prints_the_accuracy_and_the_json_and_saves_the_model(data_dir, tmp_path, capsys):
+    from utils.cli import main
+
+    out = tmp_path / "c.h5"
+
+    code = main(["classifier", "--dataset", "fashion_mnist", "--data-dir", str(data_dir), "--epochs", "1",
+                 "--batch-size", "32", "--out", str(out)])  # fmt: skip
+
+    lines = capsys.readouterr().out.splitlines()
+    report = json.loads(lines[-1])
+    assert code == 0 and lines[0] == f"training on 64 images from IDX files in {data_dir}; testing on 40"
+    assert lines[-2] == f"test accuracy {report['test_accuracy']:.4f}; wrote {out}"
+    assert report["out"] == str(out) and list(report)[-1] == "out" and report["epochs"] == 1
+    assert (report["train_examples"], report["test_examples"]) == (64, 40)
+    assert load_model(out).output_shape == (None, 10)
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -89,9 +156,15 @@ def test_cli_trains_and_saves_a_classifier(tmp_path):
         (("--dataset", "mnist", "--out", "c.png"), ".keras or .h5"),
     ],
 )
-def test_cli_bad_input_fails_with_one_line(tmp_path, args, fragment):
-    result = run_cli("classifier", *args, cwd=tmp_path)
+def test_cli_bad_input_fails_with_one_line(tmp_path, monkeypatch, capsys, args, fragment):
+    from utils.cli import main
 
-    assert "Traceback" not in result.stderr and result.returncode != 0
-    assert last_line(result.stderr).startswith("error:") and fragment in last_line(result.stderr), result.stderr
+    monkeypatch.chdir(tmp_path)
+
+    code = main(["classifier", *args])
+
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr and code == 2
+    assert last_line(stderr).startswith("error:") and fragment in last_line(stderr), stderr
+    assert len(stderr.strip().splitlines()) == 1, stderr
     assert not list(tmp_path.iterdir()), "nothing should be written"

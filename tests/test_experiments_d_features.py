@@ -1,56 +1,52 @@
-"""utils.notebook.experiments.d_features: D-feature classification on a test subset, under both label protocols."""
+"""utils.notebook.experiments.d_features: the notebooks' D-feature classification, given a model or its file."""
 
+import numpy as np
 import pytest
-from PIL import Image
 
-from utils.errors import UserError
-from utils.notebook import smoke_data
-from utils.notebook.experiments import d_features
+from tests import raw_datasets
+from utils.analysis import d_features as analysis
+from utils.analysis.d_features_plots import plot_feature_protocols
+from utils.notebook import experiments
 from utils.training.config import ModelConfig
 from utils.training.models import build_discriminator
+from utils.training.saving import save_model
 
 
-def _png(path):
-    with Image.open(path) as image:
-        image.load()
-        return image.size
-
-
-def _features_result(d, raw, random_d, std=None):
-    return {"d_features": d, "raw_pixels": raw, "random_d": random_d, "std": std or {}}
-
-
-def test_plot_feature_protocols_writes_a_chart(tmp_path):
-    results = {
-        "all labels": _features_result(0.89, 0.84, 0.88),
-        "100 per class": _features_result(
-            0.83, 0.80, 0.82, {"d_features": 0.004, "raw_pixels": 0.004, "random_d": 0.005}
-        ),
-    }
-    d_features.plot_feature_protocols(results, tmp_path / "f.png")
-    assert min(_png(tmp_path / "f.png")) > 100
-
-
-def test_d_feature_classification_scores_three_feature_sets_on_a_test_subset(tmp_path):
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """A tiny discriminator, in memory and in a file, and small Fashion-MNIST IDX files."""
+    root = tmp_path_factory.mktemp("experiments_d_features")
     discriminator = build_discriminator(ModelConfig(image_size=28, channels=1, d_width=4, kernel_size=3))
+    save_model(discriminator, root / "D.keras")
+    raw_datasets.write_mnist(root / "idx", {"train": 80, "test": 30})
+    return discriminator, root
+
+
+def test_d_feature_classification_takes_the_file_and_logs_a_summary(saved):
+    _, root = saved
     lines = []
-    with smoke_data(True, num_examples=120):
-        result = d_features.d_feature_classification(
-            discriminator, "mnist", test_subset=50, seed=3, out=tmp_path / "f.png", log=lines.append
-        )
-        protocols = d_features.feature_protocols(
-            discriminator, "mnist", per_class=2, draws=2, test_subset=40, log=lines.append
-        )
-    assert result["examples"]["test"] == 50 and result["examples"]["train"] + result["examples"]["validation"] == 120
-    for key in ("d_features", "raw_pixels", "random_d"):
-        assert 0.0 <= result[key] <= 1.0 and len(result["accuracies"][key]) == 1
-    assert result["feature_dims"] == {"d_features": 16 * 4 + 16 * 8, "raw_pixels": 784, "random_d": 16 * 4 + 16 * 8}
-    assert result["protocol"] == "all labels" and _png(tmp_path / "f.png")[0] > 100
-    assert list(protocols) == ["all labels", "2 per class"]
-    assert (
-        protocols["2 per class"]["examples"]["train"] == 20
-        and len(protocols["2 per class"]["accuracies"]["d_features"]) == 2
+
+    result = experiments.d_feature_classification(
+        str(root / "D.keras"), "fashion_mnist", data_dir=root / "idx", train_subset=60, test_subset=20, log=lines.append
     )
-    assert any("random_d" in line for line in lines)
-    with pytest.raises(UserError, match="no class labels"):
-        d_features.d_feature_classification(discriminator, "celeb_a")
+
+    assert result["examples"]["test"] == 20 and result["feature_dims"]["d_features"] == 16 * 4 + 16 * 8
+    assert len(lines) == 6 and lines[:3] == [line for line in lines if line.startswith("draw 1/1: ")]
+    assert lines[3:] == analysis.summary_lines(result)
+    assert lines[3] == f"all labels: d_features: {result['d_features']:.4f}"
+
+
+@pytest.mark.parametrize("as_file", [True, False])
+def test_feature_protocols_passes_the_loaded_model_on(saved, monkeypatch, as_file):
+    discriminator, root = saved
+    calls = []
+    monkeypatch.setattr(analysis, "feature_protocols", lambda *args, **options: calls.append((args, options)) or {})
+
+    experiments.feature_protocols(root / "D.keras" if as_file else discriminator, "mnist", 3, 4, seed=5, log=print)
+
+    (model, *args), options = calls[0]
+    assert args == ["mnist", 3, 4] and options == {"seed": 5, "log": print}
+    assert (model is discriminator) is not as_file
+    for loaded, built in zip(model.get_weights(), discriminator.get_weights(), strict=True):
+        np.testing.assert_array_equal(loaded, built)
+    assert experiments.plot_feature_protocols is plot_feature_protocols

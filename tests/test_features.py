@@ -1,11 +1,12 @@
-"""D's pooled conv features (paper 5.1), the protocol that scores them, and `dcgan.py features` in a subprocess."""
+"""D's pooled conv features (paper 5.1), and `dcgan.py features`: once in a subprocess, its errors in-process."""
 
 import json
 
 import numpy as np
 import pytest
-from conftest import FASHION_MNIST_DIR, concurrent_cli, last_line
+from conftest import FASHION_MNIST_DIR, last_line, run_cli
 
+from tests import raw_datasets
 from utils.errors import UserError
 
 needs_fashion_mnist = pytest.mark.skipif(
@@ -117,35 +118,12 @@ def test_a_model_without_conv_activations_is_refused(tiny_model):
         feature_extractor(build_generator(tiny_model))
 
 
-def test_protocol_scores_informative_features_above_noise():
-    from utils.cli.features import evaluate
-
-    rng = np.random.default_rng(0)
-    train_y, test_y = rng.integers(0, 4, 400), rng.integers(0, 4, 200)
-    centres = rng.standard_normal((4, 12)) * 3
-    informative = tuple((centres[y] + rng.standard_normal((len(y), 12))).astype(np.float32) for y in (train_y, test_y))
-    noise = tuple(rng.standard_normal((len(y), 12)).astype(np.float32) for y in (train_y, test_y))
-    lines = []
-
-    results, sizes = evaluate(
-        {"good": informative, "noise": noise}, train_y, test_y, labels_per_class=10, draws=3, log=lines.append
-    )
-
-    assert sizes == {"train": 40, "validation": sum(round(0.1 * np.sum(train_y == c)) for c in range(4)), "test": 200}
-    assert len(results["good"]["accuracies"]) == 3 and len(lines) == 6
-    assert results["good"]["mean"] > 0.9
-    assert results["noise"]["mean"] < 0.45
-    assert results["good"]["std"] is not None and results["good"]["std"] >= 0
-    for chosen, scores in zip(results["good"]["c"], results["good"]["validation"], strict=True):
-        assert scores[chosen] == max(scores.values()) and "C tried" in lines[0]
-
-
 # --- the command line --------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory):
-    """Every `dcgan.py features` run of the tests, started at once; `cli[name]` waits for one."""
+def models(tmp_path_factory):
+    """A tiny D and G for 28x28x1 images, a D for 32x32x3, and small Fashion-MNIST IDX files (60 test images)."""
     from utils.training.config import ModelConfig
     from utils.training.models import build_discriminator, build_generator
     from utils.training.saving import save_model
@@ -155,32 +133,15 @@ def cli(tmp_path_factory):
     save_model(build_discriminator(tiny), root / "D.keras")
     save_model(build_generator(tiny), root / "G.keras")
     save_model(build_discriminator(ModelConfig(image_size=32, channels=3, d_width=8, kernel_size=3)), root / "D32.h5")
-    data = ("--dataset", "fashion_mnist", "--train-subset", 300)
-    runs = {
-        "success": (
-            "--discriminator",
-            root / "D.keras",
-            *data,
-            "--labels-per-class",
-            5,
-            "--draws",
-            2,
-            "--out",
-            root / "chart.png",
-        ),
-        "missing": ("--discriminator", root / "missing.keras", *data),
-        "generator": ("--discriminator", root / "G.keras", *data),
-        "shape": ("--discriminator", root / "D32.h5", *data),
-        "too many labels": ("--discriminator", root / "D.keras", *data, "--labels-per-class", 1000),
-    }
-    with concurrent_cli("features", runs) as results:
-        yield results, root
+    raw_datasets.write_mnist(root / "idx", {"train": 300, "test": 60})
+    return root
 
 
 @needs_fashion_mnist
-def test_cli_prints_a_table_and_json_and_draws_a_chart(cli):
-    results, root = cli
-    result = results["success"]
+def test_cli_prints_a_table_and_json_and_draws_a_chart(models):
+    data = ("--dataset", "fashion_mnist", "--train-subset", 300, "--labels-per-class", 5, "--draws", 2)
+
+    result = run_cli("features", "--discriminator", models / "D.keras", *data, "--out", models / "chart.png")
 
     assert result.returncode == 0, result.stderr
     report = json.loads(last_line(result.stdout))
@@ -193,23 +154,55 @@ def test_cli_prints_a_table_and_json_and_draws_a_chart(cli):
         assert len(report["validation"][name]) == 2 and all(report["validation"][name])
     assert report["examples"]["train"] == 50 and report["examples"]["test"] == 10000
     assert "raw pixels" in result.stdout and "random D" in result.stdout
-    assert (root / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (models / "chart.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-@needs_fashion_mnist
+def test_cli_prints_the_table_of_the_result(models, capsys):
+    from utils.analysis.d_features import TITLES
+    from utils.cli import main
+
+    out = models / "small.png"
+    data = ("--dataset", "fashion_mnist", "--data-dir", models / "idx", "--train-subset", 100)
+
+    code = main(["features", "--discriminator", str(models / "D.keras"), *map(str, data), "--out", str(out)])
+
+    stdout = capsys.readouterr().out
+    assert code == 0
+    report = json.loads(last_line(stdout))
+    lines = stdout.splitlines()
+    assert sum(line.startswith("draw 1/1: ") for line in lines) == 3
+    sizes = report["examples"]
+    header = f"fashion_mnist: all labels, {sizes['train']} training / {sizes['validation']} validation / 60 test"
+    assert f"{header} examples, 1 draw" in lines and lines[lines.index(f"{header} examples, 1 draw") - 1] == ""
+    assert sizes["train"] + sizes["validation"] == 100
+    assert f"{'features':<22} {'dims':>6}  {'test accuracy':<17} C chosen on validation" in lines
+    for key, title in TITLES.items():
+        row = f"{title:<22} {report['feature_dims'][key]:>6}  {report[key]:.4f}{'':<10} {report['c'][key][0]:.3g}"
+        assert row in lines
+    assert lines[-2] == f"wrote {out}" and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert report["protocol"] == "all labels" and report["std"] == dict.fromkeys(TITLES)
+
+
 @pytest.mark.parametrize(
-    ("case", "fragment"),
+    ("case", "flags", "fragment"),
     [
-        ("missing", "does not exist"),
-        ("generator", "not a discriminator"),
-        ("shape", "shape"),
-        ("too many labels", "--labels-per-class 1000"),
+        ("missing", ("--discriminator", "missing.keras"), "model file"),
+        ("generator", ("--discriminator", "G.keras"), "not a discriminator"),
+        ("shape", ("--discriminator", "D32.h5"), "shape"),
+        ("too many labels", ("--discriminator", "D.keras", "--labels-per-class", "1000"), "--labels-per-class 1000"),
     ],
 )
-def test_cli_bad_input_fails_with_one_line(cli, case, fragment):
-    result = cli[0][case]
+def test_cli_bad_input_fails_with_one_line(models, capsys, case, flags, fragment):
+    from utils.cli import main
 
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr, result.stderr
-    assert last_line(result.stderr).startswith("error:"), result.stderr
-    assert fragment in last_line(result.stderr)
+    flags = [str(models / flag) if flag.endswith((".keras", ".h5")) else flag for flag in flags]
+    data = ["--dataset", "fashion_mnist", "--data-dir", str(models / "idx"), "--train-subset", "300"]
+
+    code = main(["features", *flags, *data, "--out", str(models / f"{case}.png")])
+
+    stderr = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in stderr, stderr
+    assert last_line(stderr).startswith("error:") and len(stderr.strip().splitlines()) == 1, stderr
+    assert fragment in last_line(stderr)
+    assert not (models / f"{case}.png").exists()

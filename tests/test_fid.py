@@ -1,12 +1,10 @@
-"""FID and KID against closed forms, the feature extractors, and `dcgan.py fid` as a user runs it."""
+"""FID and KID against closed forms, and the feature extractors they run on (`fid_kid`: test_fid_kid.py)."""
 
-import json
 import warnings
 
 import keras
 import numpy as np
 import pytest
-from conftest import FASHION_MNIST_DIR, last_line, run_cli
 
 from utils.analysis.fid import extract_features, fid, frechet_distance, inception_extractor, kid, polynomial_mmd2
 from utils.errors import UserError
@@ -127,65 +125,3 @@ def test_inception_input_is_resized_to_299_and_made_rgb(monkeypatch):
 
     assert seen == {"include_top": False, "pooling": "avg", "weights": "imagenet"}
     np.testing.assert_allclose(features, [[0.5] * 3, [-0.25] * 3], atol=1e-5)
-
-
-# The command line, in subprocesses (each ~8 s).
-
-
-@pytest.fixture(scope="module")
-def models(tmp_path_factory):
-    """A tiny untrained G and D (28x28x1) and untrained classifiers for 28x28x1 and 32x32x3 images."""
-    from utils.analysis.classifier import build_classifier
-    from utils.training.config import ModelConfig
-    from utils.training.models import build_discriminator, build_generator
-    from utils.training.saving import save_model
-
-    root = tmp_path_factory.mktemp("fid")
-    config = ModelConfig(image_size=28, channels=1, latent_dim=8, g_width=8, d_width=8, kernel_size=3)
-    save_model(build_generator(config), root / "G.keras")
-    save_model(build_discriminator(config), root / "D.keras")
-    save_model(build_classifier((28, 28, 1), 10), root / "C28.keras")
-    save_model(build_classifier((32, 32, 3), 10), root / "C32.keras")
-    return root
-
-
-def assert_user_error(result, *fragments):
-    assert "Traceback" not in result.stderr, result.stderr
-    assert result.returncode != 0
-    line = last_line(result.stderr)
-    assert line.startswith("error:"), result.stderr
-    for fragment in fragments:
-        assert fragment in line, line
-
-
-@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}")
-def test_cli_fid_scores_a_generator_against_the_floor(models):
-    out = models / "fid.png"
-
-    result = run_cli("fid", "--generator", models / "G.keras", "--dataset", "fashion_mnist", "--classifier",
-                     models / "C28.keras", "--n", 300, "--out", out)  # fmt: skip
-
-    assert result.returncode == 0, result.stderr
-    scores = json.loads(last_line(result.stdout))
-    assert {"fid", "kid", "kid_std", "floor_fid", "floor_kid", "features", "n"} <= set(scores)
-    assert scores["features"] == "classifier" and scores["n"] == 300
-    assert scores["fid"] > 0 and scores["kid"] > 0
-    assert scores["fid"] > 3 * scores["floor_fid"], scores  # an untrained G is far worse than real images
-    assert out.read_bytes().startswith(b"\x89PNG")
-
-
-@pytest.mark.parametrize(
-    ("case", "args", "fragments"),
-    [
-        ("discriminator as generator", ("--generator", "D.keras", "--classifier", "C28.keras"), ["not a generator"]),
-        ("wrong image shape", ("--generator", "G.keras", "--classifier", "C32.keras"), ["(32, 32, 3)", "(28, 28, 1)"]),
-        ("missing classifier", ("--generator", "G.keras", "--classifier", "none.keras"), ["none.keras", "not exist"]),
-    ],
-)
-def test_cli_fid_bad_input_fails_with_one_line(models, case, args, fragments):
-    args = [models / arg if arg.endswith(".keras") else arg for arg in args]
-
-    result = run_cli("fid", *args, "--dataset", "fashion_mnist", "--n", 100, "--out", models / f"{case}.png")
-
-    assert_user_error(result, *fragments)
-    assert not (models / f"{case}.png").exists()

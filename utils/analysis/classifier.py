@@ -3,7 +3,10 @@
 InceptionV3's ImageNet weights are downloaded at run time; where that is impossible, the 128 features of
 this classifier's penultimate layer (the "features" layer before the class logits) stand in for
 Inception's 2048. The classifier is a plain `keras.Sequential`, saved as .keras like G and D.
+`train_and_evaluate` trains it on a labelled dataset and scores it on the test split (`dcgan.py classifier`).
 """
+
+import time
 
 import keras
 import numpy as np
@@ -97,3 +100,47 @@ def accuracy(classifier, images, labels, batch_size=500):
     """Fraction of `images` that `classifier` puts in their class `labels`."""
     logits = classifier.predict(images, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(logits, axis=1) == labels))
+
+
+def train_and_evaluate(dataset, data_dir=None, epochs=4, batch_size=128, subset=None, seed=0, log=print):
+    """Train a classifier on a labelled dataset's training split and measure its accuracy on the test split.
+
+    Args:
+        dataset: a labelled dataset name or alias.
+        data_dir: as `utils.data.load.load_dataset`.
+        epochs: passes over the training split.
+        batch_size: images per step.
+        subset: train on this many examples, chosen with `seed`; all when None.
+        seed: seed of the weights, the subset and the shuffling.
+        log: called with the line saying what it trains and tests on.
+
+    Returns:
+        (the trained `keras.Sequential`, uncompiled; {"test_accuracy", "train_examples", "test_examples",
+        "epochs", "seconds"}).
+
+    Raises:
+        UserError: the dataset has no class labels, or `subset` is larger than the data.
+    """
+    from utils.data.load import load_dataset
+    from utils.data.registry import dataset_spec
+    from utils.images import to_unit_range
+
+    start = time.perf_counter()
+    name, spec = dataset_spec(dataset)
+    if not spec.labels:
+        raise UserError(f"dataset {name} has no class labels; train the classifier on a labelled dataset")
+    settings = {"data_dir": data_dir, "labels": True, "shuffle": False, "drop_remainder": False}
+    train = load_dataset(name, subset=subset, seed=seed, split="train", **settings)
+    test = load_dataset(name, split="test", **settings)
+    (train_images, train_labels), (test_images, test_labels) = train.arrays(), test.arrays()  # uint8, stored order
+    train_images, test_images = to_unit_range(train_images), to_unit_range(test_images)
+    log(f"training on {len(train_labels)} images from {train.source}; testing on {len(test_labels)}")
+    model = train_classifier(train_images, train_labels, epochs, batch_size, seed)
+    result = {
+        "test_accuracy": accuracy(model, test_images, test_labels),
+        "train_examples": len(train_labels),
+        "test_examples": len(test_labels),
+        "epochs": epochs,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    return model, result

@@ -6,8 +6,10 @@ the squared MMD with the cubic polynomial kernel k(x, y) = (x.y / d + 1)^3, aver
 unlike FID it is unbiased, so a small sample does not inflate it. Both work on the features of any Keras
 model: InceptionV3 (ImageNet weights, the published convention) or, offline, a classifier trained on
 the same dataset (`utils.analysis.classifier`), whose numbers are comparable only with each other.
+`fid_kid` scores a generator against a real reference split, beside the real-vs-real floor (`dcgan.py fid`).
 """
 
+import time
 import warnings
 
 import numpy as np
@@ -160,3 +162,76 @@ def inception_extractor(image_shape):
     if image_shape[-1] == 1:
         images = keras.layers.Concatenate()([images, images, images])
     return keras.Model(inputs, inception(images), name="inception_features")
+
+
+def fid_kid(generator, dataset, classifier=None, data_dir=None, n=10000, seed=0, out=None, log=print):
+    """FID and KID of `n` generated images against `n` real ones, beside the real-vs-real floor.
+
+    The floor is the same scores for `n` training images against the same reference images: what a perfect
+    generator would get at this sample size.
+
+    Args:
+        generator: a loaded generator.
+        dataset: dataset name or alias; the reference is its test split (see `fid_reference.real_sets`).
+        classifier: a loaded classifier (`utils.analysis.classifier`) whose penultimate layer is the feature
+            space, or None for InceptionV3 (ImageNet weights, downloaded on first use).
+        data_dir: as `utils.data.load.load_dataset`.
+        n: images in each set, at least 2.
+        seed: seed of the noise, the real subsets and KID's subsets.
+        out: PNG path of a bar chart of the scores against the floor; None draws nothing.
+        log: called with the line of scores.
+
+    Returns:
+        The JSON object `dcgan.py fid` prints: "fid", "kid", "kid_std", "floor_fid", "floor_kid",
+        "floor_kid_std", "features" ("classifier" or "inception"), "feature_dim", "n", "reference"
+        ("<dataset> <split>") and "seconds".
+
+    Raises:
+        UserError: the classifier takes other images than the generator draws, `n` is too large for the data,
+            or the InceptionV3 weights cannot be had.
+    """
+    from utils.analysis.classifier import feature_extractor
+    from utils.analysis.fid_reference import real_sets
+    from utils.data.registry import dataset_spec
+    from utils.training.samples import fake_samples
+
+    start = time.perf_counter()
+    name, _ = dataset_spec(dataset)
+    if n < 2:
+        raise UserError(f"n must be at least 2, not {n}")
+    image_shape = tuple(generator.output_shape[1:])
+    if classifier is not None:
+        if tuple(classifier.input_shape[1:]) != image_shape:
+            raise UserError(
+                f"classifier {classifier.name!r} takes images of shape {tuple(classifier.input_shape[1:])}, "
+                f"but the generator draws {image_shape}"
+            )
+        extractor = feature_extractor(classifier)
+    else:
+        extractor = inception_extractor(image_shape)
+    features = "classifier" if classifier is not None else "inception"
+    reference, floor, split = real_sets(name, data_dir, n, seed, image_shape)
+    fake = fake_samples(generator, n, seed)[0]
+    fake_f, reference_f, floor_f = (extract_features(extractor, images) for images in (fake, reference, floor))
+    kid_mean, kid_std = kid(fake_f, reference_f, seed=seed)
+    floor_kid, floor_kid_std = kid(floor_f, reference_f, seed=seed)
+    result = {
+        "fid": fid(fake_f, reference_f),
+        "kid": kid_mean,
+        "kid_std": kid_std,
+        "floor_fid": fid(floor_f, reference_f),
+        "floor_kid": floor_kid,
+        "floor_kid_std": floor_kid_std,
+        "features": features,
+        "feature_dim": fake_f.shape[1],
+        "n": n,
+        "reference": f"{name} {split}",
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    log(f"FID {result['fid']:.4g} (real floor {result['floor_fid']:.4g}), KID {kid_mean:.4g} +- {kid_std:.2g} "
+        f"(floor {floor_kid:.4g}) in {features} features, {n} images each")  # fmt: skip
+    if out is not None:
+        from utils.analysis.fid_plots import plot_scores
+
+        plot_scores(result, out)
+    return result

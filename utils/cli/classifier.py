@@ -1,6 +1,5 @@
 """`dcgan.py classifier`: train the offline FID/KID feature extractor on a labelled dataset's training split."""
 
-import time
 from pathlib import Path
 
 from utils.cli.flags import add_data_flags, check_out_file, positive_int, print_result
@@ -40,30 +39,11 @@ def run(args):
     if args.data_dir and not Path(args.data_dir).is_dir():
         raise UserError(f"--data-dir {args.data_dir} is not a folder")
 
-    from utils.analysis.classifier import accuracy, train_classifier
-    from utils.data.load import load_dataset
-    from utils.images import to_unit_range
+    from utils.analysis.classifier import train_and_evaluate
     from utils.training.saving import save_model
 
-    start = time.perf_counter()
-    settings = {"data_dir": args.data_dir, "labels": True, "shuffle": False, "drop_remainder": False}
-    train = load_dataset(name, subset=args.subset, seed=args.seed, split="train", **settings)
-    test = load_dataset(name, split="test", **settings)
-    (train_images, train_labels), (test_images, test_labels) = train.arrays(), test.arrays()  # uint8, stored order
-    train_images, test_images = to_unit_range(train_images), to_unit_range(test_images)
-    print(f"training on {len(train_labels)} images from {train.source}; testing on {len(test_labels)}")
-    model = train_classifier(train_images, train_labels, args.epochs, args.batch_size, args.seed)
-    test_accuracy = accuracy(model, test_images, test_labels)
+    model, result = train_and_evaluate(name, args.data_dir, args.epochs, args.batch_size, args.subset, args.seed)
     save_model(model, out)
-    print(f"test accuracy {test_accuracy:.4f}; wrote {out}")
-    print_result(
-        {
-            "test_accuracy": test_accuracy,
-            "train_examples": len(train_labels),
-            "test_examples": len(test_labels),
-            "epochs": args.epochs,
-            "seconds": round(time.perf_counter() - start, 1),
-            "out": str(out),
-        }
-    )
+    print(f"test accuracy {result['test_accuracy']:.4f}; wrote {out}")
+    print_result({**result, "out": str(out)})
     return 0
