@@ -17,7 +17,7 @@ import numpy as np
 
 from utils.data.epochs import epoch_batches, prefetch
 from utils.data.folder import load_folder
-from utils.data.idx import load_idx
+from utils.data.idx import find_idx, load_idx
 from utils.data.registry import IMAGE_SIZES, dataset_spec
 from utils.data.tfds_source import read_all, split_examples
 from utils.errors import UserError
@@ -146,6 +146,25 @@ def _scale(image):
     return tf.cast(image, tf.float32) / 127.5 - 1.0
 
 
+def _idx_folder(data_dir, idx_dirs, split):
+    """The folder whose IDX files hold `split`, or None to read tensorflow-datasets.
+
+    A given `data_dir` is the only place looked at: IDX files there, else it is tensorflow-datasets' data_dir (a
+    run never mixes it with the system-wide IDX folders). Without one, the system-wide folders come first.
+
+    Raises:
+        UserError: `data_dir` holds IDX files of other splits but not of `split`.
+    """
+    if data_dir is not None:
+        if find_idx(data_dir, split) is not None:
+            return Path(data_dir)
+        others = [other for other in ("train", "test") if other != split and find_idx(data_dir, other) is not None]
+        if others:
+            raise UserError(f"{data_dir} holds IDX files of the {others[0]} split but none of the {split!r} split")
+        return None
+    return next((Path(folder) for folder in idx_dirs if find_idx(folder, split) is not None), None)
+
+
 def load_dataset(
     name,
     image_size=None,
@@ -194,14 +213,11 @@ def load_dataset(
             raise UserError("--dataset folder needs --data-dir DIR, the folder of images")
         images, skipped = load_folder(data_dir, image_size, channels)
         arrays, source = (images, np.full(len(images), -1, np.int64)), f"image folder {data_dir}"
-    elif spec.idx_dirs:
-        for folder in ([data_dir] if data_dir else []) + list(spec.idx_dirs):
-            if Path(folder).is_dir() and (found := load_idx(folder, split)) is not None:
-                images, label_array = found
-                if label_array is None:
-                    label_array = np.full(len(images), -1, np.int64)
-                arrays, source = (images, label_array), f"IDX files in {folder}"
-                break
+    elif spec.idx_dirs and (folder := _idx_folder(data_dir, spec.idx_dirs, split)) is not None:
+        images, label_array = load_idx(folder, split)
+        if label_array is None:
+            label_array = np.full(len(images), -1, np.int64)
+        arrays, source = (images, label_array), f"IDX files in {folder}"
 
     if arrays is not None:
         keep = subset_indices(len(arrays[0]), subset, seed)
