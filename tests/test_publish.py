@@ -3,6 +3,7 @@
 import json
 import math
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -75,3 +76,23 @@ def test_epoch_grids_draws_one_panel_per_shown_epoch(tmp_path):
 def test_write_json_writes_nan_as_null(tmp_path):
     path = publish.write_json(tmp_path / "r.json", {"a": np.float32(0.5), "b": [math.nan, 1], 3: None})
     assert json.loads(path.read_text()) == {"a": 0.5, "b": [None, 1], "3": None}
+
+
+def test_classifier_loads_an_existing_file_without_training(tmp_path, capsys):
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    path = tmp_path / "given.keras"
+    save_model(model, path)
+    loaded = publish.classifier("mnist", path)
+    assert capsys.readouterr().out == f"classifier: {path}\n"
+    assert [w.shape for w in loaded.get_weights()] == [w.shape for w in model.get_weights()]
+
+
+def test_classifier_trains_and_saves_one_when_missing(tmp_path, capsys):
+    from tests.raw_datasets import write_mnist
+
+    write_mnist(tmp_path / "idx", examples={"train": 160, "test": 32})
+    path = tmp_path / "models" / "mnist_classifier.keras"
+    trained = publish.classifier("mnist", path, smoke=True, data_dir=tmp_path / "idx")
+    assert path.is_file() and "classifier: trained (test accuracy" in capsys.readouterr().out
+    probe = np.random.default_rng(0).uniform(-1, 1, (4, 28, 28, 1)).astype("float32")
+    np.testing.assert_allclose(load_model(path).predict(probe, verbose=0), trained.predict(probe, verbose=0))

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from utils.training.models import build_discriminator, build_generator
-from utils.training.samples import build_gan, fake_samples, sample_latent, true_samples
+from utils.training.samples import build_gan, fake_samples, sample_latent, save_samples, true_samples
 
 
 def test_sample_latent_shape_dtype_and_seed():
@@ -92,3 +92,15 @@ def test_build_gan(tiny_model):
     # The combined model shares G's and D's weights rather than copying them.
     assert len(gan.weights) == len(generator.weights) + len(discriminator.weights)
     assert gan.layers[0] is generator and gan.layers[1] is discriminator
+
+
+def test_save_samples_draws_a_seeded_grid_or_the_given_noise(generator, tmp_path):
+    from PIL import Image
+
+    assert save_samples(generator, tmp_path / "a.png", n=6, seed=3, columns=3) == 6
+    assert save_samples(generator, tmp_path / "b.png", z=sample_latent(6, generator.input_shape[-1], 3), columns=3) == 6
+    first, again = (np.asarray(Image.open(tmp_path / name)) for name in ("a.png", "b.png"))
+    assert first.shape[:2] == (2 * 28 + 3 * 2, 3 * 28 + 4 * 2)  # 2 rows, 3 columns, 2-pixel padding
+    np.testing.assert_array_equal(first, again)
+    save_samples(generator, tmp_path / "c.png", n=6, seed=4, columns=3)
+    assert not np.array_equal(first, np.asarray(Image.open(tmp_path / "c.png")))

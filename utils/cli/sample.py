@@ -26,8 +26,7 @@ def run(args):
     out = check_out_file(args.out)
     import numpy as np
 
-    from utils.images import save_grid
-    from utils.training.samples import sample_latent
+    from utils.training.samples import sample_latent, save_samples
     from utils.training.saving import load_generator
 
     generator = load_generator(args.generator, args.latent_dim)
@@ -41,6 +40,6 @@ def run(args):
             raise UserError(f"noise in {args.noise} has shape {z.shape}; the generator takes (N, {latent_dim})")
     else:
         z = sample_latent(args.n, latent_dim, args.seed)
-    save_grid(np.asarray(generator.predict(z, verbose=0)), out, args.columns)
-    print(f"wrote {len(z)} samples to {out}")
+    count = save_samples(generator, out, z=z, columns=args.columns)
+    print(f"wrote {count} samples to {out}")
     return 0

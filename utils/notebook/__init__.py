@@ -1,8 +1,8 @@
 """Helpers for the notebooks: environment setup and offline smoke data, with every other helper re-exported.
 
 The notebooks in `notebooks/` stay thin: a setup cell, a `parameters` cell (papermill fills it), then calls
-into these helpers and into the analysis commands (`run_command` runs `dcgan.py COMMAND` in the kernel and
-returns its JSON result). With `SMOKE = True` every notebook trains tiny models for a few steps on mock
+into these helpers, into `utils.training` and into the analyses of `utils.analysis`, the same functions that
+`dcgan.py`'s commands call. With `SMOKE = True` every notebook trains tiny models for a few steps on mock
 (tensorflow-datasets), local (Fashion-MNIST IDX files) or generated (a folder of PNG files) data, so the test
 suite can execute each of them end to end on a CPU.
 
@@ -12,8 +12,7 @@ helpers live in sibling modules and are re-exported here, so a notebook needs on
 - `utils.notebook.run_config`: `training_config`, `summaries` and the smoke sizes `SMOKE_MODEL`, `SMOKE_TRAINING`,
   `SMOKE_EXAMPLES`;
 - `utils.notebook.publish`: `slug`, `real_images`, `save_real_grid`, `pick_epochs`, `epoch_grids`, `publish_run`,
-  `save_model`, `write_json`;
-- `utils.notebook.commands`: `command_line`, `run_command`, `classifier`;
+  `save_model`, `classifier`, `write_json`;
 - `utils.data.examples`: `make_image_folder`, `write_digits_folder`.
 
 The notebooks import this module before `setup` has installed the requirements, so none of these modules
@@ -28,8 +27,8 @@ import sys
 from pathlib import Path
 
 from utils.data.examples import make_image_folder, write_digits_folder
-from utils.notebook.commands import classifier, command_line, run_command
 from utils.notebook.publish import (
+    classifier,
     epoch_grids,
     pick_epochs,
     publish_run,
@@ -49,13 +48,11 @@ __all__ = [
     "SMOKE_MODEL",
     "SMOKE_TRAINING",
     "classifier",
-    "command_line",
     "epoch_grids",
     "make_image_folder",
     "pick_epochs",
     "publish_run",
     "real_images",
-    "run_command",
     "save_model",
     "save_real_grid",
     "setup",

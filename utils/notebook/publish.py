@@ -155,6 +155,35 @@ def save_model(model, path):
     return Path(path)
 
 
+def classifier(name, path, smoke=False, epochs=5, data_dir=None):
+    """A class classifier of `name`'s images (for vector arithmetic): loaded from `path`, else trained and saved there.
+
+    Args:
+        name: a labelled dataset.
+        path: where the classifier is (or goes): .keras or .h5.
+        smoke: train for one epoch on `SMOKE_EXAMPLES` examples instead of `epochs` on the whole training split.
+        epochs: passes over the training split.
+        data_dir: as `utils.data.load.load_dataset`.
+
+    Returns:
+        The loaded or trained Keras classifier.
+    """
+    from utils.analysis.classifier import train_and_evaluate
+    from utils.notebook.run_config import SMOKE_EXAMPLES
+    from utils.training.saving import load_model
+
+    path = Path(path)
+    if path.is_file():
+        print(f"classifier: {path}")
+        return load_model(path)
+    model, result = train_and_evaluate(
+        name, data_dir, epochs=1 if smoke else epochs, subset=SMOKE_EXAMPLES if smoke else None
+    )
+    save_model(model, path)
+    print(f"classifier: trained (test accuracy {result['test_accuracy']:.4f}), saved to {path}")
+    return model
+
+
 def write_json(path, result):
     """Write `result` as indented JSON to `path` (atomically); returns the path."""
     from utils.files import write_text

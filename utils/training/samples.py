@@ -47,6 +47,28 @@ def fake_samples(generator, n, seed=0, batch_size=256):
     return images, np.zeros((n, 1), np.float32)
 
 
+def save_samples(generator, path, n=64, seed=0, z=None, columns=None):
+    """Draw images with `generator` and write them as one PNG grid (what `dcgan.py sample` writes).
+
+    Args:
+        generator: a model mapping (batch, latent_dim) to images in [-1, 1].
+        path: the PNG to write.
+        n: number of images, from noise seeded with `seed` (ignored when `z` is given).
+        seed: seed of the noise.
+        z: (N, latent_dim) latent vectors to draw instead of random noise.
+        columns: images per row; a square grid when None.
+
+    Returns:
+        The number of images drawn.
+    """
+    from utils.images import save_grid
+
+    if z is None:
+        z = sample_latent(n, generator.input_shape[-1], seed)
+    save_grid(np.asarray(generator.predict(np.asarray(z, np.float32), verbose=0)), path, columns)
+    return len(z)
+
+
 def build_gan(generator, discriminator):
     """The combined model z -> D(G(z)) logit, as a plain `keras.Sequential` (for inspection and summaries).
 

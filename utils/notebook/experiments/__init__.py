@@ -9,14 +9,10 @@ One module per study, all re-exported here, so a notebook calls `experiments.tra
   `plot_smoothness`;
 - `comparison`: the numbers and figures that tell runs apart (BatchNorm, sizes, latent sizes): `summarize_runs`,
   `format_table`, `plot_runs`;
-- `d_features`: D-feature classification with a test subset and under both label protocols (paper 5.1):
-  `d_feature_classification`, `feature_protocols` (`utils.analysis.d_features`, here also given a model's
-  file), `plot_feature_protocols` (`utils.analysis.d_features_plots`);
 - `attribute_classifier`: CelebA attribute classifier for vector arithmetic on faces (paper 6.3):
   `celeba_attribute_classifier` (`celeba_attributes` + `train_attribute_classifier`), `attribute_spec`.
 """
 
-from utils.analysis.d_features_plots import plot_feature_protocols
 from utils.notebook.experiments.attribute_classifier import (
     BATCHNORM_MOMENTUM,
     attribute_accuracy,
@@ -26,7 +22,6 @@ from utils.notebook.experiments.attribute_classifier import (
     train_attribute_classifier,
 )
 from utils.notebook.experiments.comparison import SATURATED, format_table, plot_runs, summarize_runs
-from utils.notebook.experiments.d_features import d_feature_classification, feature_protocols
 from utils.notebook.experiments.fixed_steps import epochs_for_steps, train_for_steps
 from utils.notebook.experiments.smoothness import plot_smoothness, walk_smoothness
 from utils.notebook.experiments.timing import (
@@ -45,11 +40,8 @@ __all__ = [
     "attribute_spec",
     "celeba_attribute_classifier",
     "celeba_attributes",
-    "d_feature_classification",
     "epochs_for_steps",
-    "feature_protocols",
     "format_table",
-    "plot_feature_protocols",
     "plot_runs",
     "plot_smoothness",
     "plot_step_times",
