@@ -5,7 +5,6 @@ import os
 import sys
 
 if __name__ == "__main__":
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # hide TensorFlow's C++ info lines
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     from utils.cli import main
 

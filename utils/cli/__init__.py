@@ -16,6 +16,7 @@ import sys
 
 from utils.errors import UserError
 from utils.training.interrupts import catch_stop_signals, report_interruption
+from utils.training.quiet import quiet_tensorflow
 
 # Modules under utils/cli/, in the order `dcgan.py --help` lists them.
 MODULES = (
@@ -46,14 +47,19 @@ def build_parser():
         description="Train DCGANs (Radford, Metz, Chintala 2016) on image datasets, resume runs, draw samples "
         "from saved models and inspect architectures. Run 'dcgan.py COMMAND --help' for each command's flags.",
     )
+    verbose = "show TensorFlow's C++ start-up and log lines (hidden unless TF_CPP_MIN_LOG_LEVEL asks for them)"
+    parser.add_argument("--verbose", action="store_true", help=verbose)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register_all(commands)
+    for command in commands.choices.values():  # also after the command: dcgan.py train ... --verbose
+        command.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS, help=verbose)
     return parser
 
 
 def main(argv=None):
     """Run the command line; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    quiet_tensorflow(args.verbose)
     run = args.command in ("train", "resume")
     with catch_stop_signals(active=run):
         try:

@@ -39,6 +39,7 @@ from utils.notebook.publish import (
     write_json,
 )
 from utils.notebook.run_config import SMOKE_EXAMPLES, SMOKE_MODEL, SMOKE_TRAINING, summaries, training_config
+from utils.training.quiet import quiet_tensorflow
 
 __all__ = [
     "BACKEND_MODULES",
@@ -76,12 +77,13 @@ _smoke_stack = contextlib.ExitStack()
 _smoke_active = False
 
 
-def setup(install=True):
+def setup(install=True, verbose=False):
     """Prepare a notebook session on Colab or a VM: install missing requirements, report backend and devices.
 
     Args:
         install: pip-install requirements.txt when a module that the backend (KERAS_BACKEND, default
             tensorflow) needs is missing; under jax or torch TensorFlow is not needed.
+        verbose: show TensorFlow's C++ start-up and log lines (hidden otherwise, see `utils.training.quiet`).
 
     Returns:
         dict with "backend", "keras", "devices" (e.g. ["CPU:0", "GPU:0"]), "python" (the kernel's
@@ -93,7 +95,7 @@ def setup(install=True):
     if missing and install:
         print(f"installing requirements.txt (missing: {', '.join(missing)})")
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements.txt")], check=True)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow(verbose)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     os.chdir(ROOT)  # relative paths (figures/, saved_models/, runs/) are the repository's
