@@ -9,11 +9,20 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# XLA compiles each tiny test model's step in 4-10 s on a CPU, more than the tests train: off here (also in the
+# processes the tests start), on again where a test needs the default (the `xla` fixture).
+os.environ.setdefault("DCGAN_XLA", "off")
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture
+def xla(monkeypatch):
+    """The toolkit's default on TensorFlow: each training step compiled with XLA, also on a CPU."""
+    monkeypatch.setenv("DCGAN_XLA", "auto")
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from utils.training.checkpoint import load_checkpoint
 from utils.training.train import build_trainer, train
 
 BATCH = 16
+pytestmark = pytest.mark.usefixtures("xla")  # train as users do: the default step, XLA-compiled on TensorFlow
 
 
 def uint8_images(count=64, seed=0):

@@ -56,3 +56,11 @@ def test_data_that_ends_inside_a_call_stops_fit_as_keras_does(tiny_model):
     with pytest.warns(UserWarning, match="ran out of data"):
         gan.fit(batches, steps_per_epoch=4, epochs=1, verbose=0)
     assert int(gan.d_optimizer.iterations.numpy()) == 3, "the third batch trains before the data ends"
+
+
+@pytest.mark.parametrize(("setting", "expected"), [("auto", True), ("off", False)])
+def test_the_step_is_compiled_with_xla_on_a_cpu_unless_turned_off(monkeypatch, tiny_model, setting, expected):
+    from utils.training.train import build_trainer
+
+    monkeypatch.setenv("DCGAN_XLA", setting)
+    assert build_trainer(tiny_model).jit_compile is expected

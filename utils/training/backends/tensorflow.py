@@ -109,11 +109,16 @@ class DCGAN(DCGANBase):
         """As `DCGANBase.compile`; "auto" compiles the step with XLA on CPUs too, where Keras would not.
 
         On 2 CPU cores this lifted the step's speed against a hand-written `tf.function` loop from 0.98-1.01 to
-        1.01-1.04 times (benchmarks/RESULTS.md), for about 4 s more compilation. As in Keras, XLA stays off under
-        `tf.distribute` and with op determinism on.
+        1.01-1.04 times (benchmarks/RESULTS.md), for 4 to 10 s more compilation per model. As in Keras, XLA stays off
+        under `tf.distribute` and with op determinism on; `DCGAN_XLA=off` turns it off too, where compiling costs
+        more than it gains (tiny models, the test suite).
         """
         if jit_compile == "auto":
-            jit_compile = not tf.distribute.has_strategy() and not is_op_determinism_enabled()
+            jit_compile = (
+                os.environ.get("DCGAN_XLA", "auto") != "off"
+                and not tf.distribute.has_strategy()
+                and not is_op_determinism_enabled()
+            )
         super().compile(d_optimizer, g_optimizer, jit_compile=jit_compile, **kwargs)
 
     def make_train_function(self, force=False):
