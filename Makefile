@@ -6,7 +6,7 @@ DEMO_OUT := runs/fashion_mnist_demo
 # Small enough to finish in about 10 minutes on a 2-core CPU, big enough for recognisable clothes.
 DEMO_FLAGS := --dataset fashion_mnist --g-width 32 --d-width 32 --epochs 5 --batch-size 64
 
-.PHONY: demo test lint benchmark clean
+.PHONY: demo test test-fast lint benchmark clean
 
 $(VENV)/installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,14 +26,17 @@ lint: $(VENV)/dev-installed
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-# The whole suite on TensorFlow, then the training and input-gradient tests again on JAX and (when installed) PyTorch.
-BACKEND_TESTS = tests/test_backend_training.py tests/test_guided_backprop.py tests/test_gradcam.py
+# The whole suite on TensorFlow, then the tests marked `backends` again on JAX and (when installed) PyTorch.
 test: lint
 	$(PY) -m pytest -n 2 --dist loadfile
-	KERAS_BACKEND=jax $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider $(BACKEND_TESTS)
+	KERAS_BACKEND=jax $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider -m backends
 	@if $(PY) -c "import torch" 2>/dev/null; then \
-		KERAS_BACKEND=torch $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider $(BACKEND_TESTS); \
+		KERAS_BACKEND=torch $(PY) -m pytest -n 2 --dist loadfile -p no:cacheprovider -m backends; \
 	else echo "PyTorch is not installed: the torch backend's training tests were skipped"; fi
+
+# The edit-test loop: lint, then every test outside tests/system/ (the slow end-to-end ones).
+test-fast: lint
+	$(PY) -m pytest -n 2 -m "not system"
 
 benchmark: $(VENV)/installed
 	$(PY) benchmarks/train_speed.py --backend tensorflow --image-size 28 --batch-size 128 --steps 20

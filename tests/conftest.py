@@ -1,4 +1,11 @@
-"""Shared test settings: TensorFlow backend on the CPU, quiet logs, and tiny models."""
+"""Shared test settings (TensorFlow backend on the CPU, quiet logs, tiny models), helpers, and the markers.
+
+Markers (`pytest -m NAME`):
+- `backends`: the core tests that hold on every Keras backend; `make test` runs them again under
+  KERAS_BACKEND=jax and, when PyTorch is installed, torch.
+- `system`: the slow end-to-end tests, every test under tests/system/ (marked here); `make test-fast` leaves
+  them out.
+"""
 
 import contextlib
 import os
@@ -17,6 +24,20 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+
+SYSTEM = Path(__file__).resolve().parent / "system"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "backends: core tests rerun on every Keras backend (JAX, PyTorch)")
+    config.addinivalue_line("markers", "system: slow end-to-end tests (tests/system/); make test-fast skips them")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SYSTEM in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.system)
 
 
 @pytest.fixture

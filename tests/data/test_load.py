@@ -6,9 +6,9 @@ import gzip
 import numpy as np
 import pytest
 import tensorflow as tf
+from conftest import FASHION_MNIST_DIR
 from PIL import Image
 
-from tests.conftest import FASHION_MNIST_DIR
 from utils.data.idx import load_idx
 from utils.data.load import load_dataset, subset_indices
 from utils.data.registry import DATASETS, dataset_spec

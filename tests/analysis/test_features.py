@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+import raw_datasets
 from conftest import FASHION_MNIST_DIR, last_line, run_cli
 
-from tests import raw_datasets
 from utils.errors import UserError
 
 needs_fashion_mnist = pytest.mark.skipif(

@@ -1,6 +1,6 @@
-"""Run by tests/test_data_parallel.py in a fresh process: train on 2 CPU devices, then report what it saw.
+"""Run by tests/system/test_data_parallel.py in a fresh process: train on 2 CPU devices, then report what it saw.
 
-Usage: python tests/data_parallel_run.py BACKEND OUT [--single]. Prints one JSON line. On 2 devices it trains
+Usage: python tests/system/data_parallel_run.py BACKEND OUT [--single]. Prints one JSON line. On 2 devices it trains
 twice, with one step per call and then two ("chunked").
 """
 
@@ -14,11 +14,11 @@ single = "--single" in sys.argv
 os.environ["KERAS_BACKEND"] = backend
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=2"  # JAX: two CPU devices
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 if backend == "tensorflow":
     import tensorflow as tf
-    from two_cpus import split_cpu  # this script's folder, tests/, is on sys.path
+    from two_cpus import split_cpu  # this script's folder, tests/system/, is on sys.path
 
     split_cpu()
 

@@ -15,7 +15,8 @@ import pytest
 
 pytest.importorskip("tensorflow_datasets")
 
-from tests import raw_datasets
+import raw_datasets
+
 from utils.data.load import load_dataset, subset_indices
 from utils.data.registry import DATASETS
 from utils.errors import UserError

@@ -1,6 +1,6 @@
 """A stand-in for `python` in the GPU shell scripts: checks that each command's options parse and runs nothing.
 
-`tests/test_benchmarks.py` runs `benchmarks/gpu_suite.sh` with PYTHON pointing here. Each command appends one
+`tests/system/test_benchmarks.py` runs `benchmarks/gpu_suite.sh` with PYTHON pointing here. Each command appends one
 line to the file named by $CHECK_LOG: "ok SCRIPT ARGS", "bad SCRIPT ARGS" (its parser refused them), "skipped
 -c" (inline code) or "unchecked SCRIPT (...)" (its parser needs a package that is not installed).
 """
@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 

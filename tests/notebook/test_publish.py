@@ -88,7 +88,7 @@ def test_classifier_loads_an_existing_file_without_training(tmp_path, capsys):
 
 
 def test_classifier_trains_and_saves_one_when_missing(tmp_path, capsys):
-    from tests.raw_datasets import write_mnist
+    from raw_datasets import write_mnist
 
     write_mnist(tmp_path / "idx", examples={"train": 160, "test": 32})
     path = tmp_path / "models" / "mnist_classifier.keras"

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason="needs De
 
 def run(backend, out, *flags):
     process = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "data_parallel_run.py"), backend, str(out), *flags],
+        [sys.executable, str(ROOT / "tests" / "system" / "data_parallel_run.py"), backend, str(out), *flags],
         capture_output=True,
         text=True,
         timeout=600,

@@ -63,7 +63,7 @@ def run_on_two_devices(backend, out):
         env = {"XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
         return finish(start(*RUN, "--backend", backend, "--out", out, env=env))
     # TensorFlow splits its CPU into logical devices only when asked before it starts: a small wrapper does that.
-    return finish(start(*RUN, "--backend", backend, "--out", out, script=ROOT / "tests" / "two_cpus.py"))
+    return finish(start(*RUN, "--backend", backend, "--out", out, script=ROOT / "tests" / "system" / "two_cpus.py"))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -1,13 +1,13 @@
 """Run dcgan.py's command line with TensorFlow's CPU split into 2 logical devices (a machine with 2 "GPUs").
 
-Usage: python tests/two_cpus.py COMMAND ARGS... (as dcgan.py). Used by tests/test_multi_process.py;
-tests/data_parallel_run.py uses its `split_cpu`.
+Usage: python tests/system/two_cpus.py COMMAND ARGS... (as dcgan.py). Used by tests/system/test_multi_process.py;
+tests/system/data_parallel_run.py uses its `split_cpu`.
 """
 
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def split_cpu():

@@ -1,6 +1,6 @@
 """Core training tests that hold on every Keras backend.
 
-`make test` runs this file once more under KERAS_BACKEND=jax and, when PyTorch is installed, under torch
+`make test` runs this file (marker `backends`) once more under KERAS_BACKEND=jax and, when PyTorch is installed, under torch
 (the backend is fixed per process). Only Keras and NumPy are used here.
 """
 
@@ -12,8 +12,8 @@ import threading
 import keras
 import numpy as np
 import pytest
+from conftest import FASHION_MNIST_DIR
 
-from tests.conftest import FASHION_MNIST_DIR
 from utils.data.epochs import epoch_batches
 from utils.errors import UserError
 from utils.training.callbacks import NonFiniteGuard
@@ -21,7 +21,8 @@ from utils.training.checkpoint import load_checkpoint
 from utils.training.train import build_trainer, train
 
 BATCH = 16
-pytestmark = pytest.mark.usefixtures("xla")  # train as users do: the default step, XLA-compiled on TensorFlow
+# Train as users do (the default step, XLA-compiled on TensorFlow), on every Keras backend (make test).
+pytestmark = [pytest.mark.usefixtures("xla"), pytest.mark.backends]
 
 
 def uint8_images(count=64, seed=0):

@@ -140,7 +140,7 @@ def test_bad_input_is_one_line_and_exit_code_2(runs, name, message):
 
 def test_gpu_scripts_pass_only_options_their_scripts_take(tmp_path):
     python = tmp_path / "python"
-    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT / "tests" / "check_arguments.py"}" "$@"\n')
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT / "tests" / "system" / "check_arguments.py"}" "$@"\n')
     python.chmod(0o755)
     log = tmp_path / "commands.log"
     env = {**os.environ, "PYTHON": str(python), "CHECK_LOG": str(log)}

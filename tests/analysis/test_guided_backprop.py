@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 
 from utils.analysis import guided_backprop
 from utils.analysis.guided_backprop import (
@@ -13,6 +14,8 @@ from utils.analysis.guided_backprop import (
     top_filters,
     top_images,
 )
+
+pytestmark = pytest.mark.backends  # make test runs this file on every Keras backend
 
 
 def _hand_model():

@@ -10,6 +10,8 @@ from utils.analysis.gradcam import feature_index, gradcam, last_conv_index, over
 from utils.errors import UserError
 from utils.training.models import build_discriminator
 
+pytestmark = pytest.mark.backends  # make test runs this file on every Keras backend
+
 
 def _names(model):
     return model.layers[last_conv_index(model)].name, model.layers[feature_index(model)].name

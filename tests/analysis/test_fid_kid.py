@@ -19,9 +19,9 @@ def models(tmp_path_factory):
 
     The data: small Fashion-MNIST IDX files (80 training and 60 test images) and a folder of 50 PNG images.
     """
+    import raw_datasets
     from PIL import Image
 
-    from tests import raw_datasets
     from utils.analysis.classifier import build_classifier
     from utils.training.config import ModelConfig
     from utils.training.models import build_discriminator, build_generator

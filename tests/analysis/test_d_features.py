@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+import raw_datasets
 from PIL import Image
 
-from tests import raw_datasets
 from utils.analysis import d_features
 from utils.analysis.d_features_plots import plot_feature_protocols
 from utils.analysis.features import load_arrays

@@ -5,9 +5,9 @@ import json
 import keras
 import numpy as np
 import pytest
+import raw_datasets
 from conftest import FASHION_MNIST_DIR, last_line, run_cli
 
-from tests import raw_datasets
 from utils.analysis.classifier import (
     FEATURES,
     accuracy,

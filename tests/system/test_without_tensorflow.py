@@ -7,8 +7,7 @@ import subprocess
 import sys
 
 import pytest
-
-from tests.conftest import FASHION_MNIST_DIR, ROOT
+from conftest import FASHION_MNIST_DIR, ROOT
 
 # Runs dcgan.py with every import of tensorflow failing, as on a machine where it is not installed.
 BLOCKED_TENSORFLOW = """

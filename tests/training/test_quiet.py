@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from conftest import ROOT, concurrent
+
 from utils.training.quiet import NOISE, without_log_lines
 
 STARTUP = (
