@@ -121,6 +121,12 @@ class DCGAN(DCGANBase):
             )
         super().compile(d_optimizer, g_optimizer, jit_compile=jit_compile, **kwargs)
 
+    def train_step(self, data):
+        """As `DCGANBase.train_step`, with every op after the batch: without XLA, TensorFlow would otherwise start
+        ops that do not read it (the optimizers' step counters) in a call whose batch never comes (the data ended)."""
+        with tf.control_dependencies(tf.nest.flatten(data)):
+            return super().train_step(data)
+
     def make_train_function(self, force=False):
         """Build `fit`'s train function: `steps_per_execution` steps per call, each a `strategy.run` of the step.
 
