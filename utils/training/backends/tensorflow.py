@@ -124,7 +124,7 @@ class DCGAN(DCGANBase):
     def train_step(self, data):
         """As `DCGANBase.train_step`, with every op after the batch: without XLA, TensorFlow would otherwise start
         ops that do not read it (the optimizers' step counters) in a call whose batch never comes (the data ended)."""
-        with tf.control_dependencies(tf.nest.flatten(data)):
+        with tf.control_dependencies([tensor for tensor in tf.nest.flatten(data) if tensor is not None]):
             return super().train_step(data)
 
     def make_train_function(self, force=False):
