@@ -141,7 +141,7 @@ class NonFiniteGuard(keras.callbacks.Callback):
     once per call, and `failure` names that call's batches.
     """
 
-    async_safe = True
+    async_safe = True  # read by Keras 3.15.1's private CallbackList (tests/training/test_private_api.py)
 
     def __init__(self):
         super().__init__()
@@ -196,7 +196,7 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
         **kwargs: as `keras.callbacks.TensorBoard`, except `update_freq` and `profile_batch`.
     """
 
-    async_safe = True
+    async_safe = True  # read by Keras 3.15.1's private CallbackList (tests/training/test_private_api.py)
 
     def __init__(self, log_dir, **kwargs):
         super().__init__(log_dir, update_freq="epoch", profile_batch=0, **kwargs)
@@ -207,7 +207,7 @@ class EpochTensorBoard(keras.callbacks.TensorBoard):
     def on_train_batch_end(self, batch, logs=None):
         pass
 
-    def _collect_learning_rate(self, logs):
+    def _collect_learning_rate(self, logs):  # private in Keras 3.15.1
         """No "learning_rate" scalar: Keras would log the rate of `model.optimizer`, which the trainer leaves at
         Keras's unused default (0.001); D's and G's optimizers have their own (in the run's config.json)."""
         return logs

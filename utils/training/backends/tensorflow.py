@@ -8,8 +8,12 @@ import re
 
 import tensorflow as tf
 from keras import ops, tree
-from keras.src.backend.tensorflow.trainer import reduce_per_replica  # how Keras's own step reduces logs
-from tensorflow.python.framework.config import is_op_determinism_enabled  # what Keras itself checks
+
+# Private APIs, checked against Keras 3.15.1 and TensorFlow 2.21.0 (tests/training/test_private_api.py fails
+# when one moves): how Keras's own train step reduces its logs, and what Keras checks before compiling with XLA.
+# This class also overrides Keras's private `_maybe_symbolic_build` (below).
+from keras.src.backend.tensorflow.trainer import reduce_per_replica
+from tensorflow.python.framework.config import is_op_determinism_enabled
 
 from utils.errors import UserError
 from utils.training.losses import discriminator_loss, generator_loss
@@ -173,7 +177,7 @@ class DCGAN(DCGANBase):
             x = without_autotuning(x)
         return super().fit(x, *args, **kwargs)
 
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):  # private in Keras 3.15.1
         """Skip Keras's symbolic build, which under tf.distribute reads a batch from a new iterator of the
         training stream (tf.data prefetches, so several batches were lost; on several machines it fails while
         reducing that batch): G, D and both optimizers are built."""
