@@ -89,20 +89,27 @@ def test_fid_kid_on_a_one_split_dataset_halves_it_and_draws_the_chart(models, lo
     assert result["reference"] == "folder half of train" and result["n"] == 25
     assert result["fid"] > 0 and result["floor_fid"] > 0
     assert (tmp_path / "fid.png").read_bytes().startswith(b"\x89PNG")
-    with pytest.raises(UserError, match=r"--n 52 is more than the train split of folder holds \(50 images\)"):
-        fid_kid(generator, "folder", classifier, models / "folder", n=26)  # the message counts both halves
+    with pytest.raises(UserError, match=r"--n 26 is more than half 1 of the train split of folder holds \(25 images\)"):
+        fid_kid(generator, "folder", classifier, models / "folder", n=26)
 
 
-def test_reference_split_is_the_test_split_unless_the_dataset_says_otherwise(monkeypatch):
+def test_reference_is_the_held_out_split_or_half_of_a_one_split_dataset(monkeypatch):
     from utils.analysis import fid_reference
 
     calls = []
     monkeypatch.setattr(fid_reference, "real_images", lambda *args: calls.append(args[:5]) or args[2])
 
-    sets = [fid_reference.real_sets(name, None, 7, 3, (64, 64, 3)) for name in ("lsun/bedroom", "cifar10")]
+    names = ("lsun/bedroom", "cifar10", "lfw")
+    sets = [fid_reference.real_sets(name, None, 7, 3, (64, 64, 3)) for name in names]
 
-    assert sets == [("validation", "train", "validation"), ("test", "train", "test")]
-    assert calls[0] == ("lsun/bedroom", None, "validation", 7, 3) and calls[1][2] == "train"
+    train = {"split": "train"}
+    halves = {"split": "train", "half": 1}, {"split": "train", "half": 0}
+    assert sets == [
+        ({"split": "validation"}, train, "validation"),
+        ({"split": "test"}, train, "test"),
+        (*halves, "half of train"),
+    ]
+    assert calls[0] == ("lsun/bedroom", None, {"split": "validation"}, 7, 3)
 
 
 def test_fid_kid_with_inception_features(loaded, monkeypatch):

@@ -131,16 +131,18 @@ def test_memorization_returns_the_numbers_and_draws_only_with_out(cli_run, model
         assert grid.size == (100 * (1 + 2 * 3), round(100 * (1.15 * 4 + 0.4)))
 
 
-def test_memorization_of_a_folder_holds_out_a_fifth_of_its_images(models, data):
+def test_memorization_of_a_folder_searches_one_half_and_holds_out_the_other(models, data):
     from utils.data.folder import load_folder
+    from utils.data.load import subset_indices
     from utils.images import to_unit_range
 
     report = memorization(models["G64"][0], "folder", data_dir=data["folder"], n=30, k=2, rows=3, log=[].append)
 
     images = to_unit_range(load_folder(data["folder"], 64, 3)[0])
-    order = np.random.default_rng(0).permutation(FOLDER_IMAGES)  # a fifth (4 images) held out: fewer than n
-    expected = expected_spaces(models["G64"][0], None, images[order[4:]], images[order[:4]], 30, 2)
-    assert (report["train_examples"], report["test_examples"]) == (FOLDER_IMAGES - 4, 4)
+    search, held_out = (subset_indices(FOLDER_IMAGES, None, 0, half) for half in (0, 1))
+    assert not set(search) & set(held_out) and len(search) + len(held_out) == FOLDER_IMAGES
+    expected = expected_spaces(models["G64"][0], None, images[search], images[held_out], 30, 2)
+    assert (report["train_examples"], report["test_examples"]) == (FOLDER_IMAGES // 2, FOLDER_IMAGES // 2)
     assert report["pixel"] == expected["pixel"] and report["d_features"] is None
 
 
@@ -148,7 +150,7 @@ def test_memorization_of_a_folder_holds_out_a_fifth_of_its_images(models, data):
     ("generator", "dataset", "settings", "message"),
     [
         ("G", "fashion_mnist", {"train_subset": 500}, f"--train-subset 500 is larger than the data ({TRAIN_IMAGES} "),
-        ("G64", "folder", {"k": 50}, "too few images: 16 training and 4 test images for --k 50"),
+        ("G64", "folder", {"k": 50}, "too few images: 10 training and 10 test images for --k 50"),
         ("G64", "fashion_mnist", {}, "makes images of shape (64, 64, 3), fashion_mnist has (28, 28, 1)"),
         ("G", "fashion_mnist", {"discriminator": "D32"}, "takes images of shape (32, 32, 3), not (28, 28, 1)"),
     ],

@@ -373,10 +373,14 @@ def indexed_images(count, height, width, channels):
 
 
 def test_tfds_subset(no_local_idx):
+    # The subset is chosen before any image is decoded: the examples left out are not even valid images.
     import tensorflow_datasets as tfds
 
-    def as_dataset(self, *args, **kwargs):
-        images = indexed_images(20, 32, 32, 3)
+    kept = set(subset_indices(20, 10, 7).tolist())
+
+    def as_dataset(self, *args, **kwargs):  # encoded images, as the toolkit reads them
+        images = [tf.io.encode_png(image).numpy() if index in kept else b"not an image"
+                  for index, image in enumerate(indexed_images(20, 32, 32, 3))]  # fmt: skip
         return tf.data.Dataset.from_tensor_slices({"image": images, "label": np.arange(20, dtype=np.int64) % 10})
 
     with tfds.testing.mock_data(num_examples=20, as_dataset_fn=as_dataset):
@@ -409,8 +413,8 @@ def test_celeb_a_crop_path(no_local_idx):
     top, left = (218 - 108) // 2, (178 - 108) // 2
     frame[top : top + 108, left : left + 108] = 255
 
-    def as_dataset(self, *args, **kwargs):
-        return tf.data.Dataset.from_tensor_slices({"image": np.stack([frame] * 4)})
+    def as_dataset(self, *args, **kwargs):  # encoded, as the toolkit reads tfds images (decoded after a subset)
+        return tf.data.Dataset.from_tensor_slices({"image": [tf.io.encode_png(frame).numpy()] * 4})
 
     with tfds.testing.mock_data(num_examples=4, as_dataset_fn=as_dataset):
         data = load_dataset("celeb_a", batch_size=4, labels=True)
@@ -432,7 +436,8 @@ def test_celeb_a_with_random_mock_data_has_218x178_frames(no_local_idx):
 
 
 def test_tfds_failure_becomes_a_user_error(no_local_idx, tmp_path):
-    # Whatever tensorflow-datasets raises (here: data missing from data_dir) becomes a one-line UserError.
+    # Whatever tensorflow-datasets raises (here: data missing from data_dir) becomes a one-line UserError that
+    # keeps tfds's whole message.
     import tensorflow_datasets as tfds
 
     def fail(*args, **kwargs):
@@ -441,7 +446,34 @@ def test_tfds_failure_becomes_a_user_error(no_local_idx, tmp_path):
     with tfds.testing.mock_data(num_examples=1, as_dataset_fn=fail), pytest.raises(UserError) as caught:
         load_dataset("cifar10", batch_size=1, data_dir=tmp_path)
     message = str(caught.value)
-    assert "'cifar10'" in message and message.endswith("dataset not found in data_dir")
+    assert "'cifar10'" in message and message.endswith("dataset not found in data_dir more details")
+    assert "without network" not in message  # not a download failure
+
+
+@pytest.mark.parametrize("name", ["fashion_mnist", "cifar10"])
+def test_failed_download_fails_fast_and_says_where_to_give_the_data(no_local_idx, tmp_path, monkeypatch, name):
+    # The real builder and downloader without network (no name resolves): tfds's 10 retries per file, about
+    # 3.5 minutes, are cut to a few seconds, and the error says how to give the data locally.
+    import socket
+    import time
+
+    from tensorflow_datasets.core.download import downloader
+
+    def no_network(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_network)
+    start = time.perf_counter()
+    with pytest.raises(UserError) as caught:
+        load_dataset(name, batch_size=1, data_dir=tmp_path)
+    assert time.perf_counter() - start < 60
+    message = str(caught.value)
+    assert "\n" not in message and f"cannot load {name!r} (train)" in message
+    if name == "fashion_mnist":
+        assert "IDX files" in message and "apt-get install dataset-fashion-mnist" in message
+    else:
+        assert f"tfds build cifar10 --data_dir {tmp_path}" in message and "--dataset folder" in message
+    assert downloader.MAX_RETRIES == 10  # tfds's own setting is back for whatever runs next
 
 
 # --- resizing ------------------------------------------------------------------------------------

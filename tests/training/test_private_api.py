@@ -1,7 +1,8 @@
-"""The private Keras and TensorFlow APIs the trainer relies on still exist and mean what they meant.
+"""The private Keras, TensorFlow and tensorflow-datasets APIs the toolkit relies on still exist and mean what they
+meant.
 
-Each was checked against Keras 3.15.1 and TensorFlow 2.21.0 (requirements.txt bounds both above). A new release
-that moves one fails here, rather than training silently differently.
+Each was checked against Keras 3.15.1, TensorFlow 2.21.0 (requirements.txt bounds both above) and
+tensorflow-datasets 4.9.10. A new release that moves one fails here, rather than training silently differently.
 """
 
 import inspect
@@ -38,3 +39,11 @@ def test_keras_reads_the_async_safe_attribute_of_callbacks():
 
     assert "async_safe" in inspect.getsource(CallbackList)
     assert EpochTensorBoard.async_safe and NonFiniteGuard.async_safe
+
+
+def test_tfds_downloader_reads_its_retry_count_per_request():
+    # utils.data.tfds_source lowers it while downloading, so that a machine without network fails in seconds.
+    downloader = pytest.importorskip("tensorflow_datasets.core.download.downloader")
+
+    assert isinstance(downloader.MAX_RETRIES, int)
+    assert "total=MAX_RETRIES" in inspect.getsource(downloader._open_with_requests)

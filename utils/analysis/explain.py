@@ -19,7 +19,7 @@ from utils.analysis.guided_backprop import (
     top_images,
 )
 from utils.analysis.guided_backprop import top_filters as rank_filters
-from utils.data.registry import dataset_spec
+from utils.data.registry import comparison_parts, dataset_spec
 from utils.errors import UserError
 from utils.training.samples import fake_samples
 
@@ -83,14 +83,14 @@ def _shape(shape):
     return "x".join(str(side) for side in shape)
 
 
-def _real_images(dataset, image_shape, data_dir=None, split="test", image_size=None, channels=None, sample=512, seed=0):
+def _real_images(dataset, image_shape, data_dir=None, split=None, image_size=None, channels=None, sample=512, seed=0):
     """A seeded sample of `sample` real images of D's input shape.
 
     Args:
         dataset: dataset name (see `utils.data.registry`).
         image_shape: D's input shape (S, S, C).
-        data_dir, split, image_size, channels: as `utils.data.load.load_dataset` (None: the dataset's own size
-            and channels).
+        data_dir, split, image_size, channels: as `utils.data.load.load_dataset` (None: the dataset's held-out
+            data, see `utils.data.registry.comparison_parts`, its own size and channels).
         sample: number of images.
         seed: seed of the sample.
 
@@ -109,7 +109,8 @@ def _real_images(dataset, image_shape, data_dir=None, split="test", image_size=N
             f"{name} images are {_shape((size, size, channels))} but the discriminator takes {_shape(image_shape)}; "
             "pass --image-size/--channels to match"
         )
-    settings = {"data_dir": data_dir, "seed": seed, "split": split, "drop_remainder": False}
+    part = {"split": split} if split is not None else comparison_parts(name)[1]
+    settings = {"data_dir": data_dir, "seed": seed, "drop_remainder": False, **part}
     data = load_dataset(name, size, channels, batch_size=min(256, sample), **settings)
     return data.sample(sample)
 
@@ -119,7 +120,7 @@ def explain(
     generator=None,
     dataset=None,
     data_dir=None,
-    split="test",
+    split=None,
     image_size=None,
     channels=None,
     n=8,
@@ -135,8 +136,8 @@ def explain(
         discriminator: a Sequential D of `utils.training.models`.
         generator: a G making images of D's input shape, or None for real images only.
         dataset: dataset name of the real images, or None for generated images only.
-        data_dir, split, image_size, channels: as `utils.data.load.load_dataset`, for the real images (None
-            size or channels: the dataset's own).
+        data_dir, split, image_size, channels: as `utils.data.load.load_dataset`, for the real images (None:
+            the dataset's held-out data, its own size and channels).
         n: images explained per kind in the figure.
         top_filters: filters of D's last convolutional features to rank.
         per_filter: top images shown per filter.

@@ -109,7 +109,7 @@ def random_discriminator(discriminator, seed=0):
     return keras.models.clone_model(discriminator)
 
 
-def load_arrays(name, data_dir=None, split="train", subset=None, seed=0, labels=True):
+def load_arrays(name, data_dir=None, split="train", subset=None, seed=0, labels=True, half=None):
     """Load a dataset split into memory as arrays of images in [-1, 1] (and labels).
 
     Args:
@@ -119,13 +119,14 @@ def load_arrays(name, data_dir=None, split="train", subset=None, seed=0, labels=
         subset: keep this many examples, chosen with `seed`; all when None.
         seed: seed of the subset.
         labels: also return the labels; UserError when the dataset has none.
+        half: None, or one of the split's two disjoint halves (`utils.data.load.load_dataset`).
 
     Returns:
         (images (N, S, S, C) float32, labels (N,) int64) if `labels`, else the images.
     """
     from utils.data.load import load_dataset
 
-    data = load_dataset(name, data_dir=data_dir, subset=subset, seed=seed, split=split, drop_remainder=False)
+    data = load_dataset(name, data_dir=data_dir, subset=subset, seed=seed, split=split, half=half, drop_remainder=False)
     pixels, label_array = data.arrays()  # the decoded uint8 examples, in stored order
     images = to_unit_range(pixels)  # as the analysis pipeline scales them
     if not labels:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from utils.data.registry import dataset_spec
+from utils.data.registry import comparison_parts, dataset_spec
 from utils.errors import UserError
 
 QUANTILE = 0.05  # near-duplicate threshold: this quantile of the test-to-train distances
@@ -116,25 +116,21 @@ def verdict(spaces):
 
 
 def _train_and_test(name, data_dir, n, k, train_subset, seed):
-    """The training images searched and up to `n` held-out test images (a folder holds out a fifth of its images).
+    """The training images searched and up to `n` held-out images (`utils.data.registry.comparison_parts`: the test
+    split, LSUN's validation split, or the other half of a dataset with one split).
 
     Raises:
         UserError: the subset is larger than the data, or there are fewer than `k` training or 2 test images.
     """
     from utils.analysis.features import load_arrays
 
+    fit, held_out, _ = comparison_parts(name)
     try:
-        train = load_arrays(name, data_dir, "train", train_subset, seed, labels=False)
+        train = load_arrays(name, data_dir, subset=train_subset, seed=seed, labels=False, **fit)
     except UserError as exc:
         raise UserError(str(exc).replace("--subset", "--train-subset")) from None
-    rng = np.random.default_rng(seed)
-    if name == "folder":  # no test split: hold out part of the folder
-        order = rng.permutation(len(train))
-        held = min(n, len(train) // 5)
-        test, train = train[order[:held]], train[order[held:]]
-    else:
-        test = load_arrays(name, data_dir, "test", labels=False)
-        test = test[np.sort(rng.choice(len(test), min(n, len(test)), replace=False))]
+    test = load_arrays(name, data_dir, labels=False, **held_out)
+    test = test[np.sort(np.random.default_rng(seed).choice(len(test), min(n, len(test)), replace=False))]
     if len(train) < k or len(test) < 2:
         raise UserError(f"too few images: {len(train)} training and {len(test)} test images for --k {k}")
     return train, test
@@ -157,8 +153,8 @@ def memorization(
 
     Args:
         generator: a G making images of the dataset's default shape.
-        dataset: dataset name (see `utils.data.registry`); "folder" holds out min(n, a fifth) of its images as
-            test images.
+        dataset: dataset name (see `utils.data.registry`); a dataset with one split (a folder, LFW) searches one
+            half of it and holds out the other as test images.
         discriminator: a D of the same image shape, to search its pooled conv features too; None: pixels only.
         data_dir: as `utils.data.load.load_dataset`.
         n: generated samples, and at most this many test images.

@@ -31,7 +31,11 @@ def register(commands):
     add_discriminator_flag(parser)
     add_generator_flag(parser, required=False)
     add_data_flags(parser, required=False)
-    parser.add_argument("--split", default="test", help="data split of the real images (default test)")
+    parser.add_argument(
+        "--split",
+        help="data split of the real images (default: the held-out data: the test split, LSUN's validation split, "
+        "half of a one-split dataset)",
+    )
     parser.add_argument("--image-size", type=int, help="resize real images to this side (default: the dataset's)")
     parser.add_argument("--channels", type=int, help="1 or 3 channels for real images (default: the dataset's)")
     parser.add_argument("--n", type=int, default=8, help="images explained per kind (default 8)")

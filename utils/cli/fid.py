@@ -1,4 +1,4 @@
-"""`dcgan.py fid`: FID and KID of a generator against the test split, beside the real-vs-real floor."""
+"""`dcgan.py fid`: FID and KID of a generator against held-out real images, beside the real-vs-real floor."""
 
 import argparse
 from pathlib import Path
@@ -22,7 +22,8 @@ def register(commands):
     parser = commands.add_parser(
         "fid",
         help="FID and KID of a generator's samples, beside the real-vs-real floor",
-        description="Compare --n generated images with --n images of the dataset's test split in a feature "
+        description="Compare --n generated images with --n images of the dataset's held-out data (its test split; LSUN's validation "
+        "split; half of a dataset with one split, the other half giving the floor) in a feature "
         "space: InceptionV3 (ImageNet weights, downloaded on first use; the published convention) or, offline, "
         "the penultimate layer of a classifier trained on the same dataset ('dcgan.py classifier'). Prints FID "
         "and KID (mean and std over subsets) and the floor: the same scores for --n training images against the "

@@ -106,15 +106,33 @@ class Data:
         return prefetch(batches)
 
 
-def subset_indices(total, subset, seed):
-    """Pick `subset` of `total` example indices, seeded, in ascending order."""
+HALVES_SEED = 0  # the split of a one-split dataset into two halves is the same in every run
+
+
+def subset_indices(total, subset, seed, half=None):
+    """Pick `subset` of `total` example indices, seeded, in ascending order.
+
+    Args:
+        total: examples in the split.
+        subset: how many to keep; all when None.
+        seed: seed of the choice.
+        half: None, or 0 or 1 to choose within one of the split's two disjoint halves (a fixed seeded shuffle
+            cut in the middle, the same whatever `seed`).
+
+    Returns:
+        Ascending int64 indices.
+    """
+    pool = np.arange(total)
+    if half is not None:
+        order = np.random.default_rng(HALVES_SEED).permutation(total)
+        pool = np.sort(order[: total // 2] if half == 0 else order[total // 2 :])
     if subset is None:
-        return np.arange(total)
+        return pool
     if subset < 1:
         raise UserError("--subset must be a positive number of examples")
-    if subset > total:
-        raise UserError(f"--subset {subset} is larger than the data ({total} examples)")
-    return np.sort(np.random.default_rng(seed).choice(total, subset, replace=False))
+    if subset > len(pool):
+        raise UserError(f"--subset {subset} is larger than the data ({len(pool)} examples)")
+    return pool[np.sort(np.random.default_rng(seed).choice(len(pool), subset, replace=False))]
 
 
 def fit_arrays(images, image_size, channels):
@@ -174,6 +192,7 @@ def load_dataset(
     subset=None,
     seed=0,
     split="train",
+    half=None,
     labels=False,
     shuffle=True,
     drop_remainder=True,
@@ -189,6 +208,8 @@ def load_dataset(
         subset: keep this many examples, chosen with `seed`; all when None.
         seed: seed of the subset choice and of the shuffling.
         split: "train" or "test" (any tfds split string works for tfds datasets).
+        half: None, or 0 or 1 for one of the split's two disjoint halves (`subset_indices`), the held-out data of
+            a dataset with only a training split (`utils.data.registry.comparison_parts`).
         labels: yield (images, labels) instead of images; labels are -1 where the dataset has none.
         shuffle: reshuffle every epoch (`Data.dataset` on every iteration; `Data.epochs` by epoch number).
         drop_remainder: drop the last incomplete batch (BatchNorm and several devices want full ones).
@@ -220,7 +241,7 @@ def load_dataset(
         arrays, source = (images, label_array), f"IDX files in {folder}"
 
     if arrays is not None:
-        keep = subset_indices(len(arrays[0]), subset, seed)
+        keep = subset_indices(len(arrays[0]), subset, seed, half)
         total = len(keep)
         stored = (fit_arrays(arrays[0][keep], image_size, channels), arrays[1][keep])
 
@@ -232,12 +253,15 @@ def load_dataset(
 
             return tf.data.Dataset.from_tensor_slices(stored)
     else:
-        choose = functools.partial(subset_indices, subset=subset, seed=seed)
+        choose = functools.partial(subset_indices, subset=subset, seed=seed, half=half)
         examples, total = split_examples(spec, split, data_dir, choose, image_size, channels)
         source = f"tensorflow-datasets {spec.tfds_name} ({split})"
 
         def read():
             return read_all(examples(), total)
+
+    if half is not None:
+        source += f", half {half}"
 
     if batch_size > total and drop_remainder:
         raise UserError(f"--batch-size {batch_size} is larger than the data ({total} examples)")

@@ -18,6 +18,9 @@ class DatasetSpec:
         crop: side of the central square cut before resizing (CelebA's usual 108), or None.
         labels: whether the examples carry an integer class label.
         idx_dirs: folders searched for IDX files before tensorflow-datasets is tried.
+        held_out: the split analyses compare with (FID's reference, neighbours' and explain's real images), or
+            None for a dataset with only a training split, whose two disjoint halves then stand in for
+            training and held-out data (`comparison_parts`).
     """
 
     tfds_name: str | None
@@ -26,6 +29,7 @@ class DatasetSpec:
     crop: int | None = None
     labels: bool = True
     idx_dirs: tuple = ()
+    held_out: str | None = "test"
 
 
 DATASETS = {
@@ -34,15 +38,17 @@ DATASETS = {
     "cifar10": DatasetSpec("cifar10", 3, 32),
     "svhn_cropped": DatasetSpec("svhn_cropped", 3, 32),
     "celeb_a": DatasetSpec("celeb_a", 3, 64, crop=108, labels=False),
-    "lsun/bedroom": DatasetSpec("lsun/bedroom", 3, 64, labels=False),
-    "lfw": DatasetSpec("lfw", 3, 64, labels=False),
-    "folder": DatasetSpec(None, 3, 64, labels=False),
+    "lsun/bedroom": DatasetSpec("lsun/bedroom", 3, 64, labels=False, held_out="validation"),
+    "lsun/restaurant": DatasetSpec("lsun/restaurant", 3, 64, labels=False, held_out="validation"),
+    "lfw": DatasetSpec("lfw", 3, 64, labels=False, held_out=None),
+    "folder": DatasetSpec(None, 3, 64, labels=False, held_out=None),
 }
 
 ALIASES = {
     "svhn": "svhn_cropped",
     "celeba": "celeb_a",
     "lsun_bedroom": "lsun/bedroom",
+    "lsun_restaurant": "lsun/restaurant",
     "fashion-mnist": "fashion_mnist",
 }
 
@@ -53,3 +59,19 @@ def dataset_spec(name):
     if name not in DATASETS:
         raise UserError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return name, DATASETS[name]
+
+
+def comparison_parts(name):
+    """The data an analysis fits or searches and the held-out data it compares with, and how to name the latter.
+
+    Args:
+        name: a dataset name or alias.
+
+    Returns:
+        (fit, held_out, description): `load_dataset` keyword arguments of each part, e.g. ({"split": "train"},
+        {"split": "test"}, "test"); a dataset with one split gives its two disjoint halves ("half of train").
+    """
+    spec = dataset_spec(name)[1]
+    if spec.held_out is None:
+        return {"split": "train", "half": 0}, {"split": "train", "half": 1}, "half of train"
+    return {"split": "train"}, {"split": spec.held_out}, spec.held_out

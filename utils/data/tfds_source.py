@@ -1,6 +1,8 @@
 """tensorflow-datasets sources: open a split, keep the chosen examples, fit every image, read all into memory."""
 
+import contextlib
 import functools
+import logging
 
 import numpy as np
 
@@ -22,40 +24,96 @@ def split_examples(spec, split, data_dir, choose, image_size, channels):
         (examples, total): a function that builds a `tf.data.Dataset` of (uint8 image, int64 label or -1) of
         the kept examples in the split's order, and their number.
     """
-    tfds_examples, full = open_split(spec.tfds_name, split, data_dir)
+    encoded, full, decode = open_split(spec.tfds_name, split, data_dir)
     keep = choose(full)
 
     def examples():
         import tensorflow as tf
 
-        dataset = tfds_examples
-        if len(keep) < full:
+        dataset = encoded
+        if len(keep) < full:  # choose the examples before decoding any image
             mask = np.zeros(full, bool)
             mask[keep] = True
             mask = tf.constant(mask)
             dataset = dataset.enumerate().filter(lambda index, _: tf.gather(mask, index)).map(lambda _, ex: ex)
         fit = functools.partial(fit_image, image_size=image_size, channels=channels, crop=spec.crop)
-        return dataset.map(lambda image, label: (fit(image), label), tf.data.AUTOTUNE)
+        return dataset.map(lambda image, label: (fit(decode(image)), label), tf.data.AUTOTUNE)
 
     return examples, len(keep)
 
 
 def open_split(tfds_name, split, data_dir):
-    """Open a tensorflow-datasets split as a dataset of (uint8 image, label or -1)."""
+    """Open a tensorflow-datasets split as encoded examples, and the function that decodes one image.
+
+    Reading the encoded images first lets a subset choose its examples before any image is decoded.
+
+    Returns:
+        (dataset of (encoded image, label or -1), number of examples, decode: encoded image -> uint8 image).
+
+    Raises:
+        UserError: the dataset cannot be built, prepared or read; the message is tfds's own, on one line.
+    """
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
     try:
-        dataset = tfds.load(tfds_name, split=split, data_dir=data_dir, shuffle_files=False)
+        builder = tfds.builder(tfds_name, data_dir=data_dir)
+        if not builder.is_prepared():
+            with _few_retries():
+                builder.download_and_prepare()
+        dataset = builder.as_dataset(split=split, shuffle_files=False, decoders={"image": tfds.decode.SkipDecoding()})
     except Exception as exc:  # tfds raises many types (download, missing manual data, bad split)
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot load {tfds_name!r} ({split}) with tensorflow-datasets: {message}") from None
+        raise UserError(_load_error(tfds_name, split, data_dir, exc)) from None
     total = int(dataset.cardinality())
     if total < 0:
         total = int(dataset.reduce(0, lambda count, _: count + 1))
     has_label = "label" in dataset.element_spec and dataset.element_spec["label"].dtype.is_integer
     dataset = dataset.map(lambda ex: (ex["image"], ex["label"] if has_label else tf.constant(-1, tf.int64)))
-    return dataset, total
+    return dataset, total, builder.info.features["image"].decode_example
+
+
+def _load_error(tfds_name, split, data_dir, exc):
+    """One line: what failed, tfds's whole message, and after a failed download where local data can be given."""
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    line = f"cannot load {tfds_name!r} ({split}) with tensorflow-datasets: {message}"
+    if _is_download_error(exc):
+        line += f"; without network, give the data locally: {LOCAL_DATA.get(tfds_name, LOCAL_DATA[None])}"
+    return line.replace("{name}", tfds_name).replace("{data_dir}", str(data_dir or "DIR"))
+
+
+LOCAL_DATA = {  # where a failed download's error points, per tfds name (None: every other dataset)
+    "mnist": "--data-dir DIR holding MNIST's four IDX files (train-images-idx3-ubyte[.gz] and so on)",
+    "fashion_mnist": "--data-dir DIR holding Fashion-MNIST's four IDX files, or Debian's package "
+    "(apt-get install dataset-fashion-mnist), read from /usr/share/datasets/fashion-mnist",
+    None: "prepare it where there is network (tfds build {name} --data_dir {data_dir}) and copy that folder here as "
+    "--data-dir, or export the images to a folder and train with --dataset folder --data-dir FOLDER",
+}
+
+
+DOWNLOAD_RETRIES = 3  # tfds's 10 retries per file, with back-off, take about 3.5 minutes to fail without network
+
+
+@contextlib.contextmanager
+def _few_retries():
+    """Download with `DOWNLOAD_RETRIES` retries per file and without urllib3's warning per retry."""
+    # Private: tfds's retry count, checked against tensorflow-datasets 4.9.10 (tests/training/test_private_api.py).
+    from tensorflow_datasets.core.download import downloader
+
+    retries, level = downloader.MAX_RETRIES, logging.getLogger("urllib3").level
+    downloader.MAX_RETRIES = DOWNLOAD_RETRIES
+    logging.getLogger("urllib3").setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        downloader.MAX_RETRIES = retries
+        logging.getLogger("urllib3").setLevel(level)
+
+
+def _is_download_error(exc):
+    """Whether tfds failed while downloading (no network, host down), by the exception's type or module."""
+    names = {cls.__module__ + "." + cls.__name__ for cls in type(exc).__mro__}
+    words = ("download", "requests", "urllib", "socket", "ConnectionError")
+    return any(word in name for name in names for word in words)
 
 
 def fit_image(image, image_size, channels, crop):
