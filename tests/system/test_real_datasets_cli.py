@@ -1,5 +1,5 @@
-"""Every tensorflow-datasets dataset through the command line on its real builder's files: train, then every
-analysis command that reads data, each on the dataset's own splits.
+"""Every tensorflow-datasets dataset through the command line on its real builder's files, and LSUN from LMDBs as
+its release unpacks: train, then every analysis command that reads data, each on the dataset's own splits.
 
 `tests/raw_datasets.py` writes a few dozen examples in each dataset's published raw format and lets the real tfds
 builder prepare them (only the download is patched); the commands then run in this process through
@@ -8,6 +8,7 @@ builder prepare them (only the download is patched); the commands then run in th
 
 import json
 
+import numpy as np
 import pytest
 
 pytest.importorskip("tensorflow_datasets")
@@ -18,7 +19,7 @@ from utils.cli import main
 from utils.data.registry import DATASETS
 
 LABELLED = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")
-UNLABELLED = ("celeb_a", "lfw")  # lfw has only a training split
+UNLABELLED = ("celeb_a", "lfw", "lsun/bedroom")  # lfw has only a training split; LSUN is read from its LMDBs
 TINY = ("--g-width", 8, "--d-width", 8, "--latent-dim", 8, "--kernel-size", 3, "--batch-size", 8, "--epochs", 1)
 
 
@@ -28,6 +29,23 @@ def run(capsys, *args):
     out, err = capsys.readouterr()
     assert code == 0, f"dcgan.py {' '.join(map(str, args))} exited {code}: {err}"
     return json.loads(out.strip().splitlines()[-1])
+
+
+def write_lsun(root, category="bedroom", examples=raw_datasets.EXAMPLES):
+    """LSUN's release as unpacked: `<category>_train_lmdb` and `<category>_val_lmdb`, hex keys to webp and jpeg bytes."""
+    import cv2
+    import lmdb
+
+    rng = np.random.default_rng(0)
+    for tag in ("train", "val"):
+        env = lmdb.open(str(root / f"{category}_{tag}_lmdb"), map_size=1 << 26)
+        with env.begin(write=True) as txn:
+            for index in range(examples):
+                image = rng.integers(0, 256, (72, 96, 3), np.uint8)
+                ext = (".webp", ".jpg")[index % 2]
+                txn.put(f"{tag}{index:04x}".encode(), cv2.imencode(ext, image)[1].tobytes())
+        env.close()
+    return root / f"{category}_train_lmdb"
 
 
 def random_classifier(name, path):
@@ -42,8 +60,11 @@ def random_classifier(name, path):
 
 @pytest.mark.parametrize("name", LABELLED + UNLABELLED)
 def test_train_and_every_data_command_on_the_real_builders_files(tmp_path, capsys, name):
-    data_dir = tmp_path / "tfds"
-    raw_datasets.prepare(name, data_dir)
+    if name.startswith("lsun/"):
+        data_dir = write_lsun(tmp_path)
+    else:
+        data_dir = tmp_path / "tfds"
+        raw_datasets.prepare(name, data_dir)
     data = ("--dataset", name, "--data-dir", data_dir)
     out = tmp_path / "run"
     generator, discriminator = out / "generator.keras", out / "discriminator.keras"
@@ -52,7 +73,7 @@ def test_train_and_every_data_command_on_the_real_builders_files(tmp_path, capsy
     capsys.readouterr()
     assert generator.exists() and discriminator.exists()
 
-    held_out = "half of train" if name == "lfw" else "test"
+    held_out = {"lfw": "half of train", "lsun/bedroom": "validation"}.get(name, "test")
     explained = run(capsys, "explain", "--discriminator", discriminator, "--generator", generator, *data,
                     "--sample", 8, "--n", 2, "--top-filters", 2, "--per-filter", 2, "--out", tmp_path / "explain.png")  # fmt: skip
     assert explained["real_images_scored"] == explained["fake_images_scored"] == 8

@@ -65,6 +65,17 @@ def decode_image(path, size, channels):
             raw = handle.read(image_checks.MAX_FILE_BYTES + 1)
     except OSError:
         return None, UNREADABLE
+    return decode_bytes(raw, size, channels)
+
+
+def decode_bytes(raw, size, channels):
+    """Decode one encoded image (the bytes of a file or of an LMDB value) as `decode_image` does.
+
+    Returns:
+        (the (size, size, channels) uint8 image, None), or (None, the reason: UNREADABLE, TRUNCATED or TOO_LARGE).
+    """
+    if len(raw) > image_checks.MAX_FILE_BYTES:
+        return None, TOO_LARGE
     header = image_checks.read_header(raw)
     if header is None:
         return None, UNREADABLE
@@ -132,15 +143,16 @@ def load_folder(root, size, channels, workers=None):
     images = [image for image, _ in decoded if image is not None]
     skipped = dict(collections.Counter(reason for image, reason in decoded if image is None))
     if not images:
-        raise UserError(f"none of the {len(paths)} image files under {root} could be read ({_reasons(skipped)})")
+        raise UserError(f"none of the {len(paths)} image files under {root} could be read ({reasons_text(skipped)})")
     return np.stack(images), skipped
 
 
-def _reasons(skipped):
+def reasons_text(skipped):
+    """'2 unreadable, 1 truncated' for {reason: count}."""
     return ", ".join(f"{count} {reason}" for reason, count in sorted(skipped.items()))
 
 
 def describe_skipped(skipped):
     """'3 files skipped: 2 unreadable, 1 truncated' for {reason: count}; '' when nothing was skipped."""
     total = sum(skipped.values())
-    return f"{total} file{'s' if total != 1 else ''} skipped: {_reasons(skipped)}" if total else ""
+    return f"{total} file{'s' if total != 1 else ''} skipped: {reasons_text(skipped)}" if total else ""

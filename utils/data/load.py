@@ -18,6 +18,7 @@ import numpy as np
 from utils.data.epochs import epoch_batches, prefetch
 from utils.data.folder import load_folder
 from utils.data.idx import find_idx, load_idx
+from utils.data.lmdb_source import load_lmdb, lsun_folder
 from utils.data.registry import IMAGE_SIZES, dataset_spec
 from utils.data.tfds_source import read_all, split_examples
 from utils.errors import UserError
@@ -204,7 +205,9 @@ def load_dataset(
         image_size: output side; the dataset's default when None.
         channels: 1 or 3; the dataset's own when None.
         batch_size: images per batch.
-        data_dir: IDX folder (mnist, fashion_mnist), image folder (folder) or tensorflow-datasets data_dir.
+        data_dir: IDX folder (mnist, fashion_mnist), image folder (folder), LSUN's LMDB folder (`lsun/...`:
+            `bedroom_train_lmdb` or the folder holding it, see `utils.data.lmdb_source.lsun_folder`) or
+            tensorflow-datasets data_dir.
         subset: keep this many examples, chosen with `seed`; all when None.
         seed: seed of the subset choice and of the shuffling.
         split: "train" or "test" (any tfds split string works for tfds datasets).
@@ -229,6 +232,7 @@ def load_dataset(
 
     skipped = {}
     arrays = None
+    choose = functools.partial(subset_indices, subset=subset, seed=seed, half=half)
     if name == "folder":
         if data_dir is None:
             raise UserError("--dataset folder needs --data-dir DIR, the folder of images")
@@ -239,9 +243,13 @@ def load_dataset(
         if label_array is None:
             label_array = np.full(len(images), -1, np.int64)
         arrays, source = (images, label_array), f"IDX files in {folder}"
+    elif name.startswith("lsun/") and data_dir and (folder := lsun_folder(name[5:], data_dir, split)) is not None:
+        images, skipped = load_lmdb(folder, image_size, channels, choose)  # chooses before decoding
+        arrays, source = (images, np.full(len(images), -1, np.int64)), f"LMDB in {folder} ({split})"
+        choose = np.arange  # the chosen examples are all there is
 
     if arrays is not None:
-        keep = subset_indices(len(arrays[0]), subset, seed, half)
+        keep = choose(len(arrays[0]))
         total = len(keep)
         stored = (fit_arrays(arrays[0][keep], image_size, channels), arrays[1][keep])
 
@@ -253,7 +261,6 @@ def load_dataset(
 
             return tf.data.Dataset.from_tensor_slices(stored)
     else:
-        choose = functools.partial(subset_indices, subset=subset, seed=seed, half=half)
         examples, total = split_examples(spec, split, data_dir, choose, image_size, channels)
         source = f"tensorflow-datasets {spec.tfds_name} ({split})"
 

@@ -38,11 +38,16 @@ DATASETS = {
     "cifar10": DatasetSpec("cifar10", 3, 32),
     "svhn_cropped": DatasetSpec("svhn_cropped", 3, 32),
     "celeb_a": DatasetSpec("celeb_a", 3, 64, crop=108, labels=False),
-    "lsun/bedroom": DatasetSpec("lsun/bedroom", 3, 64, labels=False, held_out="validation"),
-    "lsun/restaurant": DatasetSpec("lsun/restaurant", 3, 64, labels=False, held_out="validation"),
     "lfw": DatasetSpec("lfw", 3, 64, labels=False, held_out=None),
     "folder": DatasetSpec(None, 3, 64, labels=False, held_out=None),
 }
+
+# LSUN's ten scene categories: read from the release's LMDB folders (`--data-dir .../bedroom_train_lmdb`), else tfds.
+LSUN_SCENES = ("bedroom", "bridge", "church_outdoor", "classroom", "conference_room", "dining_room", "kitchen",
+               "living_room", "restaurant", "tower")  # fmt: skip
+DATASETS.update(
+    {f"lsun/{scene}": DatasetSpec(f"lsun/{scene}", 3, 64, labels=False, held_out="validation") for scene in LSUN_SCENES}
+)
 
 ALIASES = {
     "svhn": "svhn_cropped",
