@@ -1,6 +1,6 @@
 """What bounds the JAX training step: Keras `fit` against the same jitted step in a bare loop and K steps fused.
 
-Three ways to run the toolkit's own JAX `train_step` (utils/steps/jax.py) on one on-device batch:
+Three ways to run the toolkit's own JAX `train_step` (utils/training/backends/jax.py) on one on-device batch:
   fit    `DCGAN.fit`, as users train (Python per step: callbacks, logs, data iterator);
   loop   `jax.jit(train_step)` called in a plain Python loop (JAX dispatches asynchronously);
   fused  `steps` steps inside one `jax.lax.fori_loop` in one jitted call (one launch of the whole program).

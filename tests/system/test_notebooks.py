@@ -144,7 +144,7 @@ def _report_smoke_times():
         print("\nnotebook smoke runs (kernel start included):\n" + "\n".join(lines))
 
 
-# --- the session helpers in utils/notebook.py (the others have their own test files) ---
+# --- the session helpers in utils/notebook/__init__.py (the others have their own test files) ---
 
 
 def test_setup_reports_this_interpreter_and_moves_to_the_repository(monkeypatch, tmp_path):

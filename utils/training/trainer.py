@@ -1,6 +1,6 @@
 """What the trainer is on every backend: G, D, one optimizer each, the noise source and the loss trackers.
 
-The backend-specific half (how gradients are taken) lives in `utils/steps/`; `utils.training.backends` picks it.
+The backend-specific half (how gradients are taken) lives in `utils/training/backends/`, whose `__init__.py` picks it.
 """
 
 import keras
@@ -12,7 +12,7 @@ class DCGANBase(keras.Model):
 
     Unlike the classic "freeze D inside a combined model" recipe, which in Keras 3 silently never trains
     D, each step computes gradients for one network and applies them with that network's optimizer.
-    Subclasses in `utils/steps/` provide `d_step` and `g_step` (TensorFlow, PyTorch) or a whole
+    Subclasses in `utils/training/backends/` provide `d_step` and `g_step` (TensorFlow, PyTorch) or a whole
     stateless `train_step` (JAX).
 
     Args:
