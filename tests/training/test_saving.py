@@ -1,6 +1,7 @@
 """Saving G and D to .keras and .h5 and loading them back, with the checks on what was loaded."""
 
 import dataclasses
+import logging
 import types
 import zipfile
 
@@ -183,3 +184,35 @@ def test_h5_file_renamed_keras_and_back(saved, tmp_path):
     path.write_bytes((saved / "g.h5").read_bytes())
     with pytest.raises(UserError, match="cannot load model"):
         load_generator(path)
+
+
+def test_a_model_from_another_keras_names_both_versions_and_the_whole_reason(saved, tmp_path):
+    # As a Keras newer than the one running would write it: a layer argument this Keras does not know.
+    import json
+    import zipfile
+
+    path = tmp_path / "newer.keras"
+    with zipfile.ZipFile(saved / "g.keras") as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "config.json":
+                config = json.loads(data)
+                config["config"]["layers"][-1]["config"]["future_setting"] = {"mode": "x" * 300}
+                data = json.dumps(config).encode()
+            elif item.filename == "metadata.json":
+                data = json.dumps({"keras_version": "3.99.0"}).encode()
+            target.writestr(item, data)
+
+    with pytest.raises(UserError) as caught:
+        load_generator(path)
+    message = str(caught.value)
+    assert "\n" not in message and "future_setting" in message  # the cause, not cut before it
+    assert "written by Keras 3.99.0 and this is Keras " + keras.__version__ in message
+    assert "pip install -U 'keras>=3.99.0'" in message
+
+
+@pytest.mark.parametrize("suffix", SUFFIXES)
+def test_loads_log_no_warning(saved, suffix, caplog):
+    # A notebook cell that loads a model shows no absl warning (Keras warns when it compiles a loaded .h5).
+    load_generator(saved / f"g{suffix}")
+    assert not [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING]

@@ -1,5 +1,7 @@
 """Save trained G and D to .keras and .h5, and load them back with checks."""
 
+import contextlib
+import json
 import logging
 import warnings
 import zipfile
@@ -12,21 +14,42 @@ from utils.errors import UserError
 from utils.files import atomic_path
 
 MODEL_SUFFIXES = (".keras", ".h5")
+MAX_REASON = 1000  # characters of Keras's reason kept in a load error (its config dumps can be far longer)
+
+
+@contextlib.contextmanager
+def _without_legacy_notice():
+    """Hide absl's "legacy .h5 format" notice, printed on every .h5 save: .h5 is asked for on purpose."""
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        absl_logger.setLevel(level)
 
 
 def save_model(model, path):
     """Save `model` to `path` (.keras or .h5) atomically, without optimizer state; UserError if it cannot be written."""
     with atomic_path(path, "model") as tmp:
         if Path(path).suffix == ".h5":
-            absl_logger = logging.getLogger("absl")
-            level = absl_logger.level
-            absl_logger.setLevel(logging.ERROR)  # .h5 is asked for on purpose: skip the "legacy format" notice
-            try:
+            with _without_legacy_notice():
                 model.save(tmp, include_optimizer=False)
-            finally:
-                absl_logger.setLevel(level)
         else:
             model.save(tmp)
+
+
+def writer_version(path):
+    """The Keras version that wrote a .keras or .h5 model file, or None when the file does not say."""
+    try:
+        if Path(path).suffix == ".keras":
+            with zipfile.ZipFile(path) as archive:
+                return json.loads(archive.read("metadata.json"))["keras_version"]
+        with h5py.File(path, "r") as file:
+            version = file.attrs.get("keras_version")
+            return version.decode() if isinstance(version, bytes) else version
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile):
+        return None
 
 
 def save_models(gan, folder):
@@ -48,10 +71,28 @@ def load_model(path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return keras.models.load_model(path, compile=False)
+            return keras.models.load_model(path, compile=False)  # compiling a .h5 would log an absl warning
     except Exception as exc:  # Keras, h5py and zipfile raise many types for broken files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"cannot load model {path}: {reason[:200]}") from None
+        raise UserError(_load_error(path, exc)) from None
+
+
+def _load_error(path, exc):
+    """One line: the reason (up to `MAX_REASON` characters) and, when the file's Keras differs, both versions.
+
+    Keras wraps the cause of a failed deserialization after a dump of the whole model config; the cause is kept.
+    """
+    reason = " ".join(str(exc).split()) or type(exc).__name__
+    reason = reason.rsplit("Exception encountered:", 1)[-1].strip()
+    if len(reason) > MAX_REASON:
+        reason = reason[:MAX_REASON] + " ..."
+    line = f"cannot load model {path}: {reason}"
+    written = writer_version(path)
+    if written and written != keras.__version__:
+        line += (
+            f"; the file was written by Keras {written} and this is Keras {keras.__version__}: install Keras "
+            f"{written} or newer (pip install -U 'keras>={written}'); Keras 2 cannot read these files"
+        )
+    return line
 
 
 def load_generator(path, latent_dim=None):
