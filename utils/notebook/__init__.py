@@ -27,6 +27,7 @@ import sys
 from pathlib import Path
 
 from utils.data.examples import make_image_folder, write_digits_folder
+from utils.notebook import versions
 from utils.notebook.publish import (
     classifier,
     epoch_grids,
@@ -78,23 +79,40 @@ _smoke_active = False
 
 
 def setup(install=True, verbose=False):
-    """Prepare a notebook session on Colab or a VM: install missing requirements, report backend and devices.
+    """Prepare a notebook session on Colab or a VM: install or upgrade requirements, report backend and devices.
 
     Args:
         install: pip-install requirements.txt when a module that the backend (KERAS_BACKEND, default
-            tensorflow) needs is missing; under jax or torch TensorFlow is not needed.
+            tensorflow) needs is missing or an installed package is outside requirements.txt's bounds (Colab's
+            Keras, for one, may be too old to read the saved models); under jax or torch TensorFlow is not needed.
         verbose: show TensorFlow's C++ start-up and log lines (hidden otherwise, see `utils.training.quiet`).
 
     Returns:
         dict with "backend", "keras", "devices" (e.g. ["CPU:0", "GPU:0"]), "python" (the kernel's
         interpreter) and "root" (the repository).
+
+    Raises:
+        RuntimeError: a package is outside requirements.txt's bounds and `install` is False, or it was upgraded
+            but an older copy is already loaded in this kernel (restart the runtime, then run the cells again).
     """
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     wanted = REQUIRED_MODULES + BACKEND_MODULES.get(os.environ["KERAS_BACKEND"], ())
     missing = [name for name in wanted if importlib.util.find_spec(name) is None]
-    if missing and install:
-        print(f"installing requirements.txt (missing: {', '.join(missing)})")
+    wrong = versions.mismatches(versions.requirements(ROOT / "requirements.txt"))
+    if (missing or wrong) and not install:
+        if wrong:
+            raise RuntimeError(f"wrong versions: {versions.describe(wrong)}; pip install -r requirements.txt")
+    elif missing or wrong:
+        why = [f"missing: {', '.join(missing)}"] if missing else []
+        why += [f"outside its bounds: {versions.describe(wrong)}"] if wrong else []
+        print(f"installing requirements.txt ({'; '.join(why)})")
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-r", str(ROOT / "requirements.txt")], check=True)
+        loaded = [name for name, _, _ in wrong if versions.import_name(name) in sys.modules]
+        if loaded:
+            raise RuntimeError(
+                f"upgraded {', '.join(loaded)}, which this kernel had already imported: restart the runtime "
+                "(Colab: Runtime > Restart session) and run the notebook again"
+            )
     quiet_tensorflow(verbose)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
