@@ -158,3 +158,34 @@ def test_gpu_scripts_pass_only_options_their_scripts_take(tmp_path):
         "benchmarks/callback_overhead.py",
     }
     assert len(commands) >= 20
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (("--samples", 1), "error: argument --samples: must be at least 2, not 1"),
+        (("--torch-python", "/nonexistent/python"), "error: --torch-python /nonexistent/python cannot run: "),
+        (("--classifier", "missing.keras"), "error: classifier file missing.keras does not exist"),
+    ],
+)
+def test_quality_refuses_bad_input_before_training(flags, message):
+    run = run_benchmark("quality.py", *flags)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert message in last_line(run.stderr)
+
+
+@pytest.mark.skipif(not FASHION_MNIST_DIR.is_dir(), reason=f"Fashion-MNIST IDX files not in {FASHION_MNIST_DIR}")
+def test_quality_scores_the_toolkit_and_the_reference_at_equal_epochs_and_time():
+    torch_python = os.environ.get("TORCH_PYTHON", sys.executable)  # a Python with PyTorch runs the reference
+    if subprocess.run([torch_python, "-c", "import torch"], capture_output=True, timeout=120).returncode:
+        pytest.skip(f"PyTorch is not importable by {torch_python} (TORCH_PYTHON names a Python that has it)")
+    tiny = ("--subset", 64, "--epochs", 1, "--batch-size", 16, "--width", 4, "--samples", 20, "--seconds", 2)
+    line = result(run_benchmark("quality.py", *tiny, "--data-dir", FASHION_MNIST_DIR, "--torch-python", torch_python))
+    assert line["images"] == 64 and line["seconds"] == 2 and line["commit"] and line["machine"]["cores"] >= 1
+    for name in ("equal_epochs", "equal_time"):
+        scores = line[name]
+        assert min(scores["fid_toolkit"], scores["fid_reference"], scores["fid_floor"]) > 0
+        assert scores["fid_ratio"] == pytest.approx(scores["fid_toolkit"] / scores["fid_reference"], rel=1e-3)
+        assert {"kid_toolkit", "kid_reference", "kid_floor"} <= set(scores)
+    assert line["equal_epochs"]["toolkit"]["steps"] == line["equal_epochs"]["reference"]["steps"] == 4
+    assert min(line["equal_time"]["toolkit"]["seconds"], line["equal_time"]["reference"]["seconds"]) >= 2
