@@ -13,6 +13,7 @@ from utils.data.registry import DATASETS, dataset_spec
 from utils.errors import UserError
 from utils.files import check_new_run, check_writable_dir
 from utils.training.config import BACKENDS, PRECISIONS, load_config
+from utils.training.runs import completed_epochs, differences, saved_config
 
 
 def register(commands):
@@ -62,7 +63,8 @@ def register(commands):
     run.add_argument(
         "--overwrite",
         action="store_true",
-        help="start afresh in an --out folder that already holds a run (its samples and checkpoints are removed)",
+        help="start afresh in an --out folder that already holds a run (its samples and checkpoints are removed); "
+        "without it, train continues a run of the same settings there and refuses one of other settings",
     )
     train.set_defaults(func=run_train)
 
@@ -135,9 +137,9 @@ def run_train(args):
     if name == "folder":
         list_images(args.data_dir)  # a missing or empty folder fails here, before TensorFlow loads
     out = check_writable_dir(args.out)
-    if not args.overwrite and not args.data_parallel:
-        # Fail now rather than after TensorFlow has loaded. Data-parallel runs check in `train`, where only the
-        # writing process does: on several machines the others could start after it wrote the new config.json.
+    if not args.overwrite and args.data_parallel:
+        # Data-parallel runs check in `train`, where only the writing process does: on several machines the
+        # others could start after it wrote the new config.json.
         check_new_run(out)
     backend = use_backend(args.backend or os.environ.get("KERAS_BACKEND") or "tensorflow")
     config = {
@@ -165,9 +167,23 @@ def run_train(args):
         },
         "command": " ".join(["python", "dcgan.py", *sys.argv[1:]]),
     }
+    resume = False
+    if not args.overwrite and not args.data_parallel and (saved := saved_config(out)) is not None:
+        # Fail or finish now rather than after TensorFlow has loaded.
+        if changed := differences(config, saved):
+            raise UserError(
+                f"--out {out} holds a run with other settings ({'; '.join(changed)}); pass --overwrite to start "
+                "afresh there, or choose another --out"
+            )
+        done = completed_epochs(out)
+        if done >= args.epochs and (out / "generator.keras").is_file():
+            print(f"{out} holds this run, complete at {done} epochs: nothing to do (more --epochs continue it)")
+            return 0
+        print(f"continuing the run in {out} from epoch {done} of {args.epochs}: same settings")
+        resume = True
     from utils.training.train import train
 
-    train(config, out, overwrite=args.overwrite)
+    train(config, out, resume=resume, overwrite=args.overwrite)
     return 0
 
 

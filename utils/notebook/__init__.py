@@ -9,6 +9,7 @@ suite can execute each of them end to end on a CPU.
 This module holds the session: `setup`, the mock data of smoke runs (`use_smoke_data`) and `show`. The other
 helpers live in sibling modules and are re-exported here, so a notebook needs only `from utils import notebook`:
 
+- `utils.notebook.rerun`: `train_run`, which continues a run when the training cell runs again;
 - `utils.notebook.run_config`: `training_config`, `summaries` and the smoke sizes `SMOKE_MODEL`, `SMOKE_TRAINING`,
   `SMOKE_EXAMPLES`;
 - `utils.notebook.publish`: `slug`, `real_images`, `save_real_grid`, `pick_epochs`, `epoch_grids`, `publish_run`,
@@ -39,6 +40,7 @@ from utils.notebook.publish import (
     slug,
     write_json,
 )
+from utils.notebook.rerun import train_run
 from utils.notebook.run_config import SMOKE_EXAMPLES, SMOKE_MODEL, SMOKE_TRAINING, summaries, training_config
 from utils.training.quiet import quiet_tensorflow
 
@@ -63,6 +65,7 @@ __all__ = [
     "smoke_data",
     "stop_smoke_data",
     "summaries",
+    "train_run",
     "training_config",
     "use_smoke_data",
     "write_digits_folder",
