@@ -71,8 +71,9 @@ def test_setup_upgrades_and_asks_for_a_restart_when_the_old_copy_is_loaded(requi
     assert "outside its bounds: keras 3.10.0 (needs <3.16,>=3.15)" in capsys.readouterr().out
 
 
-def test_setup_installs_nothing_when_every_version_fits(requirements, monkeypatch):
+def test_setup_installs_nothing_when_every_version_fits(requirements, monkeypatch, capsys):
     monkeypatch.setattr(importlib.metadata, "version", installed(keras="3.15.1", numpy="2.0.0"))
     runs = []
     monkeypatch.setattr(subprocess, "run", recording(runs))
     assert notebook.setup()["keras"] and runs == []
+    assert "no GPU visible: training runs on the CPU" in capsys.readouterr().out

@@ -9,6 +9,7 @@ suite can execute each of them end to end on a CPU.
 This module holds the session: `setup`, the mock data of smoke runs (`use_smoke_data`) and `show`. The other
 helpers live in sibling modules and are re-exported here, so a notebook needs only `from utils import notebook`:
 
+- `utils.notebook.colab`: `on_colab`, `persist_dirs` (outputs on Google Drive on Colab);
 - `utils.notebook.rerun`: `train_run`, which continues a run when the training cell runs again;
 - `utils.notebook.run_config`: `training_config`, `summaries` and the smoke sizes `SMOKE_MODEL`, `SMOKE_TRAINING`,
   `SMOKE_EXAMPLES`;
@@ -29,6 +30,7 @@ from pathlib import Path
 
 from utils.data.examples import make_image_folder, write_digits_folder
 from utils.notebook import versions
+from utils.notebook.colab import on_colab, persist_dirs
 from utils.notebook.publish import (
     classifier,
     epoch_grids,
@@ -54,6 +56,8 @@ __all__ = [
     "classifier",
     "epoch_grids",
     "make_image_folder",
+    "on_colab",
+    "persist_dirs",
     "pick_epochs",
     "publish_run",
     "real_images",
@@ -131,6 +135,9 @@ def setup(install=True, verbose=False):
         "root": str(ROOT),
     }
     print(f"Keras {info['keras']} on {info['backend']}; devices: {', '.join(devices)}")
+    if not any("gpu" in device.lower() or "cuda" in device.lower() for device in devices):
+        where = "Runtime > Change runtime type > a GPU" if on_colab() else "a machine with a GPU and its drivers"
+        print(f"no GPU visible: training runs on the CPU, far slower (for a GPU: {where})")
     print(f"python {info['python']}; repository {info['root']}")
     return info
 
