@@ -13,7 +13,7 @@ from utils.data.registry import DATASETS, dataset_spec
 from utils.errors import UserError
 from utils.files import check_new_run, check_writable_dir
 from utils.training.config import BACKENDS, PRECISIONS, load_config
-from utils.training.runs import completed_epochs, differences, saved_config
+from utils.training.runs import existing_run
 
 
 def register(commands):
@@ -168,15 +168,14 @@ def run_train(args):
         "command": " ".join(["python", "dcgan.py", *sys.argv[1:]]),
     }
     resume = False
-    if not args.overwrite and not args.data_parallel and (saved := saved_config(out)) is not None:
-        # Fail or finish now rather than after TensorFlow has loaded.
-        if changed := differences(config, saved):
+    if not args.overwrite and not args.data_parallel and (found := existing_run(config, out)) is not None:
+        changed, done, complete = found  # decided now rather than after TensorFlow has loaded
+        if changed:
             raise UserError(
                 f"--out {out} holds a run with other settings ({'; '.join(changed)}); pass --overwrite to start "
                 "afresh there, or choose another --out"
             )
-        done = completed_epochs(out)
-        if done >= args.epochs and (out / "generator.keras").is_file():
+        if complete:
             print(f"{out} holds this run, complete at {done} epochs: nothing to do (more --epochs continue it)")
             return 0
         print(f"continuing the run in {out} from epoch {done} of {args.epochs}: same settings")

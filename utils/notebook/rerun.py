@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from utils.training.runs import completed_epochs, differences, saved_config, set_aside
+from utils.training.runs import existing_run, set_aside
 
 
 def train_run(config, run_dir, fresh=False, log=print):
@@ -24,18 +24,16 @@ def train_run(config, run_dir, fresh=False, log=print):
     from utils.training.train import train
 
     out, resume = Path(run_dir), False
-    saved = saved_config(out)
-    if saved is not None:
-        changed = differences(config, saved)
-        epochs, done = config["training"]["epochs"], completed_epochs(out)
+    if (found := existing_run(config, out)) is not None:
+        changed, done, complete = found
         if fresh or changed:
             why = "FRESH = True" if fresh else f"settings changed ({'; '.join(changed)})"
             log(f"{why}: the earlier run is kept as {set_aside(out)}; starting afresh")
-        elif done >= epochs and (out / "generator.keras").is_file():
+        elif complete:
             log(f"{out} holds this run, complete at {done} epochs: nothing to train (a larger EPOCHS continues it)")
             return out
         else:
-            log(f"continuing the run in {out} from epoch {done} of {epochs}: same settings")
+            log(f"continuing the run in {out} from epoch {done} of {config['training']['epochs']}: same settings")
             resume = True
     train(config, out, resume=resume, log=log)
     return out

@@ -45,6 +45,21 @@ def completed_epochs(out):
         return 0
 
 
+def existing_run(config, out):
+    """What `out` holds against a run about to start with `config`.
+
+    Returns:
+        None when `out` holds no run, else (the settings that differ, see `differences`; the epochs completed;
+        whether the run is complete: its epochs reached `config`'s and its models saved).
+    """
+    saved = saved_config(out)
+    if saved is None:
+        return None
+    done = completed_epochs(out)
+    complete = done >= config["training"]["epochs"] and (Path(out) / "generator.keras").is_file()
+    return differences(config, saved), done, complete
+
+
 def set_aside(out):
     """Rename the run folder `out` to the first free `<name>.old-N` beside it, and return that path."""
     out = Path(out)
