@@ -11,7 +11,7 @@ from utils.cli.model_flags import add_model_flags, model_settings
 from utils.data.folder import list_images
 from utils.data.registry import DATASETS, dataset_spec
 from utils.errors import UserError
-from utils.files import check_new_run, check_writable_dir
+from utils.files import check_writable_dir
 from utils.training.config import BACKENDS, PRECISIONS, load_config
 from utils.training.runs import existing_run
 
@@ -137,10 +137,6 @@ def run_train(args):
     if name == "folder":
         list_images(args.data_dir)  # a missing or empty folder fails here, before TensorFlow loads
     out = check_writable_dir(args.out)
-    if not args.overwrite and args.data_parallel:
-        # Data-parallel runs check in `train`, where only the writing process does: on several machines the
-        # others could start after it wrote the new config.json.
-        check_new_run(out)
     backend = use_backend(args.backend or os.environ.get("KERAS_BACKEND") or "tensorflow")
     config = {
         "data": {
@@ -167,6 +163,8 @@ def run_train(args):
         },
         "command": " ".join(["python", "dcgan.py", *sys.argv[1:]]),
     }
+    # A run already in --out: data-parallel runs check in `train`, where only the writing process does (on several
+    # machines the others could start after it wrote the new config.json); others continue a run of these settings.
     resume = False
     if not args.overwrite and not args.data_parallel and (found := existing_run(config, out)) is not None:
         changed, done, complete = found  # decided now rather than after TensorFlow has loaded
